@@ -1,0 +1,65 @@
+# clv_segments — the two commands a newcomer needs are `make demo` and `make test`.
+# Everything is installed into .venv from requirements.lock (pinned), nothing by hand.
+
+PYTHON      ?= $(shell command -v python3.11 || command -v python3)
+VENV        := .venv
+BIN         := $(VENV)/bin
+DBT         := $(BIN)/dbt
+DATA        ?= demo                   # demo (synthetic) | cdnow (real CDNOW transactions)
+CUSTOMERS   ?= 50000                  # demo data size
+AS_OF_DATE  ?=                        # empty = today; CDNOW uses its holdout end
+RAW         ?= data/raw
+export CLV_DUCKDB_PATH ?= data/clv_segments.duckdb
+export DBT_PROFILES_DIR := $(CURDIR)
+
+comma := ,
+DATA := $(strip $(DATA))
+AS_OF_DATE := $(strip $(AS_OF_DATE))
+ifeq ($(DATA),cdnow)
+  AS_OF_DATE := $(if $(AS_OF_DATE),$(AS_OF_DATE),1998-06-30)
+  DBT_VARS := {raw_data_path: $(RAW), as_of_date: '$(AS_OF_DATE)', reporting_currency: USD}
+else
+  DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
+endif
+
+.PHONY: help install data demo build test test-python test-dbt lint bench clean
+
+help:            ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+install: $(VENV)/.installed   ## create .venv and install the pinned dependencies and the package
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+data: install    ## write the raw input files (DATA=demo|cdnow, CUSTOMERS=50000) into data/raw
+	rm -rf $(RAW)
+ifeq ($(DATA),cdnow)
+	$(BIN)/clv-segments load-cdnow --out $(RAW) --variant master
+else
+	$(BIN)/clv-segments generate --customers $(CUSTOMERS) --out $(RAW) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE),)
+endif
+
+build: install   ## dbt build (seeds, models, snapshots, tests) on the embedded DuckDB file
+	$(DBT) build --vars "$(DBT_VARS)"
+
+demo: data build ## the main job on demo data, then where to find the marts
+	@$(BIN)/clv-segments where --database $(CLV_DUCKDB_PATH)
+
+test: install    ## the whole test suite: lint, dbt build + tests on demo data, pytest
+	$(BIN)/ruff check src tests/python benchmarks
+	$(BIN)/python -m pytest
+
+lint: install    ## ruff
+	$(BIN)/ruff check src tests/python benchmarks
+	$(BIN)/ruff format --check src tests/python benchmarks
+
+bench: install   ## benchmark dbt build at 100k and 1M customers (not a test; prints per-model times)
+	$(BIN)/python benchmarks/bench_dbt_build.py --customers 100000 1000000
+
+clean:           ## remove generated data, dbt artifacts and the warehouse file
+	rm -rf data target logs

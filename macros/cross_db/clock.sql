@@ -1,0 +1,34 @@
+{#-
+    The one clock. Every time rule of the project is relative to the var `as_of_date`
+    (YYYY-MM-DD; default: the UTC date the dbt invocation started). No model calls current_date.
+-#}
+
+{#- The as-of date as a Python string 'YYYY-MM-DD' (validated). -#}
+{% macro as_of_date_string() -%}
+    {%- set value = var('as_of_date', none) -%}
+    {%- if value is none or (value | string | trim) in ('', 'None', 'null', 'today') -%}
+        {{- return(run_started_at.strftime('%Y-%m-%d')) -}}
+    {%- endif -%}
+    {%- set value = value | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+        {{ exceptions.raise_compiler_error("var as_of_date = '" ~ value ~ "' is not a date: use YYYY-MM-DD (or leave it unset for today).") }}
+    {%- endif -%}
+    {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+    {{- return(value) -}}
+{%- endmacro %}
+
+{#- The as-of date as a SQL date literal. -#}
+{% macro as_of_date() -%}
+    cast('{{ as_of_date_string() }}' as date)
+{%- endmacro %}
+
+{#- days_ago(t) = as_of_date minus t's calendar date (UTC), in whole days. "Within the last N days"
+    is 0 <= days_ago < N; rows with days_ago < 0 are after the as-of date and not used. -#}
+{% macro days_ago(timestamp_expression) -%}
+    {{ dbt.datediff('cast(' ~ timestamp_expression ~ ' as date)', as_of_date(), 'day') }}
+{%- endmacro %}
+
+{#- True when the timestamp's date falls within the last `days` days (0 <= days_ago < days). -#}
+{% macro within_last_days(timestamp_expression, days) -%}
+    ({{ days_ago(timestamp_expression) }} between 0 and {{ days }} - 1)
+{%- endmacro %}

@@ -1,0 +1,66 @@
+-- One row per clean order, net of its refunds, in the reporting currency, with whether it counts as
+-- an order (DESIGN.md "Orders that count") and, when it does not, why.
+with
+
+orders as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        ordered_date,
+        amount_reporting,
+        status,
+        channel,
+        is_subscription
+    from {{ ref('stg_shop__orders') }}
+),
+
+refunds as (
+    select
+        order_id,
+        sum(amount_reporting) as refunded_amount,
+        count(*) as n_refunds
+    from {{ ref('stg_shop__refunds') }}
+    group by 1
+),
+
+netted as (
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.ordered_date,
+        {{ days_ago('orders.ordered_at') }} as days_ago,
+        orders.status,
+        orders.channel,
+        orders.is_subscription,
+        orders.amount_reporting as gross_amount,
+        coalesce(refunds.refunded_amount, 0) as refunded_amount,
+        coalesce(refunds.n_refunds, 0) as n_refunds,
+        orders.amount_reporting - coalesce(refunds.refunded_amount, 0) as net_amount
+    from orders
+    left join refunds
+        on orders.order_id = refunds.order_id
+),
+
+final as (
+    select
+        netted.*,
+        case
+            when status = 'cancelled' then 'cancelled'
+            when gross_amount = 0 then 'zero_value'
+            when net_amount <= 0 then 'fully_refunded'
+            {% if not var('include_pos_orders') -%}
+            when channel = 'pos' then 'pos_excluded'
+            {% endif -%}
+            {% if not var('include_subscription_orders') -%}
+            when is_subscription then 'subscription_excluded'
+            {% endif -%}
+        end as exclusion_reason
+    from netted
+)
+
+select
+    final.*,
+    exclusion_reason is null as is_valid_order
+from final

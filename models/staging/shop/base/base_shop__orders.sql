@@ -1,0 +1,95 @@
+-- One row per distinct raw order row (exact duplicates collapsed, counted in n_copies), with the
+-- reason it is rejected, or null when it is clean. Amounts are converted to the reporting currency.
+with
+
+source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+customers as (
+    select customer_id from {{ ref('stg_shop__customers') }}
+),
+
+fx_rates as (
+    select
+        currency_code,
+        rate_to_reporting
+    from {{ ref('fx_rates') }}
+    where reporting_currency = '{{ var("reporting_currency") }}'
+),
+
+typed as (
+    select
+        {{ normalize_id('order_id') }} as order_id,
+        {{ normalize_id('customer_id') }} as customer_id,
+        {{ parse_timestamp_utc('ordered_at') }} as ordered_at,
+        {{ dbt.safe_cast('amount', type_money()) }} as amount,
+        upper(nullif(trim(cast(currency as {{ dbt.type_string() }})), '')) as currency_code,
+        {{ normalize_label('status') }} as status,
+        {{ normalize_label('channel') }} as channel,
+        {{ parse_boolean('is_subscription') }} as is_subscription,
+        {{ raw_row_text(['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription']) }}
+            as raw_values
+    from source
+),
+
+collapsed as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        amount,
+        currency_code,
+        status,
+        channel,
+        is_subscription,
+        count(*) as n_copies,
+        min(raw_values) as raw_values
+    from typed
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+),
+
+checked as (
+    select
+        collapsed.*,
+        fx_rates.rate_to_reporting,
+        {{ dbt.safe_cast('collapsed.amount * fx_rates.rate_to_reporting', type_money()) }} as amount_reporting,
+        customers.customer_id is not null as is_known_customer,
+        count(*) over (partition by collapsed.order_id) as n_versions_of_key
+    from collapsed
+    left join fx_rates
+        on collapsed.currency_code = fx_rates.currency_code
+    left join customers
+        on collapsed.customer_id = customers.customer_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        amount,
+        currency_code,
+        amount_reporting,
+        status,
+        coalesce(channel, 'unknown') as channel,
+        coalesce(is_subscription, false) as is_subscription,
+        n_copies,
+        raw_values,
+        case
+            when order_id is null then 'missing_key'
+            when n_versions_of_key > 1 then 'duplicate_key_conflict'
+            when customer_id is null then 'missing_customer_id'
+            when ordered_at is null then 'unparseable_timestamp'
+            when amount is null then 'unparseable_amount'
+            when amount < 0 then 'negative_amount'
+            when rate_to_reporting is null then 'unknown_currency'
+            when amount_reporting > {{ var('max_order_amount') }} then 'amount_above_maximum'
+            when status is null or status not in ('placed', 'cancelled') then 'unknown_status'
+            when {{ days_ago('ordered_at') }} < 0 then 'after_as_of_date'
+            when not is_known_customer then 'unknown_customer'
+        end as rejection_reason
+    from checked
+)
+
+select * from final

@@ -1,0 +1,100 @@
+-- One row per distinct raw refund row (exact duplicates collapsed, counted in n_copies), with the
+-- reason it is rejected, or null when it is clean. Refunds are in their order's currency and are
+-- converted with the order's rate.
+with
+
+source as (
+    select * from {{ source('shop', 'refunds') }}
+),
+
+orders as (
+    select
+        order_id,
+        amount,
+        amount_reporting,
+        currency_code
+    from {{ ref('stg_shop__orders') }}
+),
+
+fx_rates as (
+    select
+        currency_code,
+        rate_to_reporting
+    from {{ ref('fx_rates') }}
+    where reporting_currency = '{{ var("reporting_currency") }}'
+),
+
+typed as (
+    select
+        {{ normalize_id('refund_id') }} as refund_id,
+        {{ normalize_id('order_id') }} as order_id,
+        {{ parse_timestamp_utc('refunded_at') }} as refunded_at,
+        {{ dbt.safe_cast('amount', type_money()) }} as amount,
+        {{ raw_row_text(['refund_id', 'order_id', 'refunded_at', 'amount']) }} as raw_values
+    from source
+),
+
+collapsed as (
+    select
+        refund_id,
+        order_id,
+        refunded_at,
+        amount,
+        count(*) as n_copies,
+        min(raw_values) as raw_values
+    from typed
+    group by 1, 2, 3, 4
+),
+
+checked as (
+    select
+        collapsed.*,
+        orders.order_id is not null as is_known_order,
+        orders.amount as order_amount,
+        orders.currency_code,
+        case
+            when collapsed.refund_id is null then 'missing_key'
+            when count(*) over (partition by collapsed.refund_id) > 1 then 'duplicate_key_conflict'
+            when collapsed.order_id is null then 'missing_order_id'
+            when collapsed.refunded_at is null then 'unparseable_timestamp'
+            when collapsed.amount is null then 'unparseable_amount'
+            when collapsed.amount <= 0 then 'negative_amount'
+            when {{ days_ago('collapsed.refunded_at') }} < 0 then 'after_as_of_date'
+            when orders.order_id is null then 'orphan_refund'
+        end as row_rejection_reason
+    from collapsed
+    left join orders
+        on collapsed.order_id = orders.order_id
+),
+
+-- A refund is rejected when it brings its order's refunds (in time order) above the order amount.
+cumulated as (
+    select
+        checked.*,
+        sum(case when row_rejection_reason is null then amount end) over (
+            partition by order_id
+            order by refunded_at, refund_id
+            rows between unbounded preceding and current row
+        ) as cumulative_refunded
+    from checked
+),
+
+final as (
+    select
+        cumulated.refund_id,
+        cumulated.order_id,
+        cumulated.refunded_at,
+        cumulated.amount,
+        {{ dbt.safe_cast('cumulated.amount * fx_rates.rate_to_reporting', type_money()) }} as amount_reporting,
+        cumulated.n_copies,
+        cumulated.raw_values,
+        coalesce(
+            cumulated.row_rejection_reason,
+            case when cumulated.cumulative_refunded > cumulated.order_amount then 'refund_exceeds_order' end
+        ) as rejection_reason
+    from cumulated
+    left join fx_rates
+        on cumulated.currency_code = fx_rates.currency_code
+)
+
+select * from final
