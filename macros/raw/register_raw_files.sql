@@ -24,7 +24,8 @@
     {%- endif -%}
     {%- set raw_path = (var('raw_data_path') | string).rstrip('/') -%}
     {%- set raw_schema = var('raw_schema') -%}
-    {%- do run_query('create schema if not exists ' ~ adapter.quote(raw_schema)) -%}
+    {#- The statements are returned as the hook's SQL, so that dbt runs and commits them. -#}
+    {%- set statements = ['create schema if not exists ' ~ adapter.quote(raw_schema)] -%}
     {%- for source_node in graph.sources.values() if source_node.source_name == 'shop' -%}
         {%- set table_name = source_node.name -%}
         {%- set contract_columns = source_node.columns.values() | list -%}
@@ -38,7 +39,7 @@
         {%- set relation = adapter.quote(raw_schema) ~ '.' ~ adapter.quote(table_name) -%}
         {%- set existing = adapter.get_relation(database=target.database, schema=raw_schema, identifier=table_name) -%}
         {%- if existing is not none -%}
-            {%- do adapter.drop_relation(existing) -%}
+            {%- do statements.append('drop ' ~ existing.type ~ ' ' ~ relation) -%}
         {%- endif -%}
 
         {%- if found | length > 1 -%}
@@ -56,7 +57,7 @@
             {%- for column in contract_columns -%}
                 {%- do empty_columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ adapter.quote(column.name)) -%}
             {%- endfor -%}
-            {%- do run_query('create table ' ~ relation ~ ' as select '
+            {%- do statements.append('create table ' ~ relation ~ ' as select '
                 ~ empty_columns | join(', ') ~ ' where 1 = 0') -%}
             {%- do log("raw: " ~ table_name ~ " not found in " ~ raw_path ~ ", optional: registered as empty", info=true) -%}
         {%- else -%}
@@ -84,11 +85,13 @@
             {%- for column in contract_columns -%}
                 {%- do select_list.append(adapter.quote(column.name)) -%}
             {%- endfor -%}
-            {%- do run_query('create view ' ~ relation ~ ' as select '
+            {%- do statements.append('create view ' ~ relation ~ ' as select '
                 ~ select_list | join(', ') ~ ' from ' ~ reader) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return('') }}
+    {#- dbt ends the hooks' connection with a rollback on DuckDB: commit explicitly. -#}
+    {%- do statements.append('commit') -%}
+    {{ return(statements | join(';\n')) }}
 {%- endmacro %}
 
 {#- A SQL string literal, single quotes escaped. -#}

@@ -15,7 +15,8 @@ counted_{{ table_name }} as (
     select
         '{{ table_name }}' as source_table,
         (select count(*) from {{ ref('stg_shop__' ~ table_name) }}) as clean_rows,
-        (select coalesce(sum(n_copies - 1), 0) from {{ ref('base_shop__' ~ table_name) }}) as collapsed_duplicates
+        (select cast(coalesce(sum(n_copies - 1), 0) as {{ dbt.type_bigint() }}) from {{ ref('base_shop__' ~ table_name) }})
+            as collapsed_duplicates
 ),
 
 {% endfor %}
@@ -32,8 +33,10 @@ final as (
         counted.clean_rows,
         coalesce(rejected_rows.rejected_rows, 0) as rejected_rows,
         counted.collapsed_duplicates,
-        counted.clean_rows + coalesce(rejected_rows.rejected_rows, 0) + counted.collapsed_duplicates
-            as accounted_rows,
+        cast(
+            counted.clean_rows + coalesce(rejected_rows.rejected_rows, 0) + counted.collapsed_duplicates
+            as {{ dbt.type_bigint() }}
+        ) as accounted_rows,
         {{ as_of_date() }} as as_of_date
     from counted
     left join rejected_rows

@@ -1,0 +1,75 @@
+"""Run the dbt project from tests: each build gets its own DuckDB file, target and log folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FIXTURES_DIR = PROJECT_DIR / "tests" / "fixtures"
+DBT = Path(sys.executable).with_name("dbt")
+
+
+@dataclass
+class DbtResult:
+    returncode: int
+    output: str
+    database: Path
+    target_dir: Path
+
+    def run_results(self) -> list[dict]:
+        path = self.target_dir / "run_results.json"
+        return json.loads(path.read_text())["results"] if path.exists() else []
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            return con.sql(sql).fetchall()
+
+    def frame(self, sql: str):
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            return con.sql(sql).df()
+
+
+def run_dbt(
+    args: list[str],
+    workdir: Path,
+    dbt_vars: dict | None = None,
+    database: Path | None = None,
+    check: bool = True,
+    timeout: int = 900,
+) -> DbtResult:
+    """Run `dbt <args>` on the project against `database` (default: workdir/warehouse.duckdb)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = database or workdir / "warehouse.duckdb"
+    target_dir = workdir / "target"
+    env = {
+        **os.environ,
+        "CLV_DUCKDB_PATH": str(database),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(workdir / "logs"),
+    ]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    proc = subprocess.run(
+        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    result = DbtResult(proc.returncode, proc.stdout + proc.stderr, database, target_dir)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
+    return result
