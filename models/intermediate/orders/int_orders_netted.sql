@@ -8,6 +8,8 @@ orders as (
         customer_id,
         ordered_at,
         ordered_date,
+        amount,
+        rate_to_reporting,
         amount_reporting,
         status,
         channel,
@@ -18,7 +20,7 @@ orders as (
 refunds as (
     select
         order_id,
-        sum(amount_reporting) as refunded_amount,
+        sum(amount) as refunded_amount_original,
         count(*) as n_refunds
     from {{ ref('stg_shop__refunds') }}
     group by 1
@@ -35,9 +37,12 @@ netted as (
         orders.channel,
         orders.is_subscription,
         orders.amount_reporting as gross_amount,
-        coalesce(refunds.refunded_amount, 0) as refunded_amount,
+        -- netted in the order's currency, then converted once, so rounding cannot push it below 0
+        orders.amount_reporting - {{ dbt.safe_cast('(orders.amount - coalesce(refunds.refunded_amount_original, 0)) * orders.rate_to_reporting', type_money()) }}
+            as refunded_amount,
         coalesce(refunds.n_refunds, 0) as n_refunds,
-        orders.amount_reporting - coalesce(refunds.refunded_amount, 0) as net_amount
+        {{ dbt.safe_cast('(orders.amount - coalesce(refunds.refunded_amount_original, 0)) * orders.rate_to_reporting', type_money()) }}
+            as net_amount
     from orders
     left join refunds
         on orders.order_id = refunds.order_id

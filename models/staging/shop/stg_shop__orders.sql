@@ -13,6 +13,7 @@ final as (
         cast(ordered_at as date) as ordered_date,
         currency_code,
         amount,
+        rate_to_reporting,
         amount_reporting,
         status,
         channel,

@@ -70,6 +70,7 @@ final as (
         ordered_at,
         amount,
         currency_code,
+        rate_to_reporting,
         amount_reporting,
         status,
         coalesce(channel, 'unknown') as channel,

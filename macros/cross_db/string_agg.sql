@@ -1,0 +1,12 @@
+{#- Concatenate the non-null values of an expression with a separator (sorted). -#}
+{% macro clv_string_agg(expression, separator_literal) -%}
+    {{ return(adapter.dispatch('clv_string_agg', 'clv_segments')(expression, separator_literal)) }}
+{%- endmacro %}
+
+{% macro default__clv_string_agg(expression, separator_literal) -%}
+    {{ dbt.listagg(expression, separator_literal, 'order by ' ~ expression) }}
+{%- endmacro %}
+
+{% macro duckdb__clv_string_agg(expression, separator_literal) -%}
+    string_agg({{ expression }}, {{ separator_literal }} order by {{ expression }})
+{%- endmacro %}

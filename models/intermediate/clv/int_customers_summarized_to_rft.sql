@@ -1,0 +1,62 @@
+-- One row per customer with a valid order within the last clv_history_days: the BG/NBD sufficient
+-- statistics (frequency, recency, T) in days and in model time units, and the Gamma-Gamma input.
+-- A purchase occasion is a UTC date with at least one valid order (several orders on one day are
+-- one occasion, as in lifetimes); its value is the sum of those orders' net amounts.
+with
+
+valid_orders as (
+    select
+        customer_id,
+        ordered_date,
+        net_amount,
+        days_ago
+    from {{ ref('int_orders_netted') }}
+    where is_valid_order
+        and days_ago < {{ var('clv_history_days') }}
+),
+
+purchase_days as (
+    select
+        customer_id,
+        ordered_date,
+        sum(net_amount) as purchase_value,
+        min(days_ago) as days_ago
+    from valid_orders
+    group by 1, 2
+),
+
+ranked as (
+    select
+        purchase_days.*,
+        row_number() over (partition by customer_id order by ordered_date) as purchase_number
+    from purchase_days
+),
+
+summarized as (
+    select
+        customer_id,
+        count(*) - 1 as frequency,
+        max(days_ago) as t_days,
+        max(days_ago) - min(days_ago) as recency_days,
+        sum(case when purchase_number > 1 then purchase_value end) as repeat_value,
+        count(*) as n_purchase_days
+    from ranked
+    group by 1
+),
+
+final as (
+    select
+        customer_id,
+        {{ dbt.concat(["cast(frequency as " ~ dbt.type_string() ~ ")", "'-'",
+                       "cast(recency_days as " ~ dbt.type_string() ~ ")", "'-'",
+                       "cast(t_days as " ~ dbt.type_string() ~ ")"]) }} as cell_id,
+        frequency,
+        recency_days,
+        t_days,
+        cast(recency_days as {{ dbt.type_float() }}) / {{ clv_time_unit_days() }} as recency,
+        cast(t_days as {{ dbt.type_float() }}) / {{ clv_time_unit_days() }} as t,
+        case when frequency > 0 then repeat_value / frequency end as monetary_value
+    from summarized
+)
+
+select * from final

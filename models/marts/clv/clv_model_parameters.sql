@@ -1,0 +1,20 @@
+-- One row per model and parameter of the current fit: estimate and standard error.
+with
+
+fit as (
+    select * from {{ ref('clv_model_fit') }}
+),
+
+final as (
+    select
+        model_name,
+        metric as parameter_name,
+        value as estimate,
+        std_error,
+        {{ as_of_date() }} as as_of_date
+    from fit
+    where (model_name = 'bg_nbd' and metric in ('r', 'alpha', 'a', 'b'))
+        or (model_name = 'gamma_gamma' and metric in ('p', 'q', 'v'))
+)
+
+select * from final

@@ -1,0 +1,15 @@
+"""One row per BG/NBD cell: expected purchases in the prediction window, P(alive), churn probability.
+
+Thin wrapper around clv_segments.clv_model.score_cells_from_fit: every cell is scored once with
+the parameters of clv_model_fit; SQL joins the scores back to the customers.
+"""
+
+from clv_segments.clv_model import score_cells_from_fit
+from clv_segments.frames import to_pandas
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    cells = to_pandas(dbt.ref("int_customers_aggregated_to_cells"))
+    fit = to_pandas(dbt.ref("clv_model_fit"))
+    return score_cells_from_fit(cells, fit)

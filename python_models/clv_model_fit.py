@@ -1,0 +1,29 @@
+"""One row per (model, metric): BG/NBD fitted on the cells, Gamma-Gamma on the repeat customers.
+
+Thin wrapper: reads its inputs through clv_segments.frames.to_pandas (DuckDB relation, pandas,
+Spark or Snowpark DataFrame) and calls clv_segments.clv_model.fit_clv. The settings are the dbt
+vars, passed through the model's config in python_models/_python_models.yml (dbt only hands a
+Python model the config keys it reads with a literal `dbt.config.get("...")`).
+"""
+
+from clv_segments.clv_model import ClvSettings, fit_clv
+from clv_segments.frames import to_pandas
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    config = {
+        "clv_prediction_days": dbt.config.get("clv_prediction_days"),
+        "churn_horizon_days": dbt.config.get("churn_horizon_days"),
+        "clv_time_unit": dbt.config.get("clv_time_unit"),
+        "clv_fit_sample_size": dbt.config.get("clv_fit_sample_size"),
+        "clv_fit_seed": dbt.config.get("clv_fit_seed"),
+        "clv_penalizers": dbt.config.get("clv_penalizers"),
+        "clv_monthly_discount_rate": dbt.config.get("clv_monthly_discount_rate"),
+    }
+    settings = ClvSettings.from_config(config.get)
+    cells = to_pandas(dbt.ref("int_customers_aggregated_to_cells"))
+    customers = to_pandas(dbt.ref("int_customers_summarized_to_rft"))
+    repeat_customers = customers.loc[customers["frequency"] > 0, ["frequency", "monetary_value"]]
+    readiness = to_pandas(dbt.ref("int_clv_readiness_checked"))
+    return fit_clv(cells, repeat_customers, readiness, settings)
