@@ -72,3 +72,20 @@
 {% macro duckdb__safe_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+{#- Double precision (dbt.type_float() is a 4-byte float on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'clv_segments')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    {{ dbt.type_float() }}
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro postgres__type_double() -%}
+    double precision
+{%- endmacro %}

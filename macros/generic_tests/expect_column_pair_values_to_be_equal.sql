@@ -1,6 +1,6 @@
 {#- Fails with the rows where column_A differs from column_B by more than `tolerance`
     (for example total_clv = historic_clv + predicted_clv within a cent). Nulls on both sides agree. -#}
-{% test expect_column_pair_values_to_be_equal(model, column_A, column_B, tolerance=0, row_condition=none) %}
+{% test expect_column_pair_values_to_be_equal(model, column_A, column_B, tolerance=0, row_condition=none, column_name=none) %}
 select *
 from {{ model }}
 where (

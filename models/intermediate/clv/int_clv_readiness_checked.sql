@@ -25,7 +25,7 @@ checks as (
     select
         'customers_with_valid_order' as check_name,
         'at least clv_min_customers_with_orders customers with a valid order' as rule,
-        cast(customers_with_valid_order as {{ dbt.type_float() }}) as observed_value,
+        cast(customers_with_valid_order as {{ type_double() }}) as observed_value,
         {{ var('clv_min_customers_with_orders') }} as threshold,
         customers_with_valid_order >= {{ var('clv_min_customers_with_orders') }} as passed
     from observed
@@ -33,7 +33,7 @@ checks as (
     select
         'history_days',
         'at least clv_min_history_days days between the first valid order and the as-of date',
-        cast(history_days as {{ dbt.type_float() }}),
+        cast(history_days as {{ type_double() }}),
         {{ var('clv_min_history_days') }},
         history_days >= {{ var('clv_min_history_days') }}
     from observed
@@ -41,7 +41,7 @@ checks as (
     select
         'recent_order',
         'a valid order within the last clv_max_days_since_last_order days',
-        cast(days_since_latest_order as {{ dbt.type_float() }}),
+        cast(days_since_latest_order as {{ type_double() }}),
         {{ var('clv_max_days_since_last_order') }},
         coalesce(days_since_latest_order < {{ var('clv_max_days_since_last_order') }}, false)
     from observed
@@ -49,7 +49,7 @@ checks as (
     select
         'customers_with_3_orders',
         'at least clv_min_customers_with_3_orders customers with 3 or more valid orders',
-        cast(customers_with_3_orders as {{ dbt.type_float() }}),
+        cast(customers_with_3_orders as {{ type_double() }}),
         {{ var('clv_min_customers_with_3_orders') }},
         coalesce(customers_with_3_orders, 0) >= {{ var('clv_min_customers_with_3_orders') }}
     from observed
@@ -60,7 +60,7 @@ final as (
         check_name,
         rule,
         observed_value,
-        cast(threshold as {{ dbt.type_float() }}) as threshold,
+        cast(threshold as {{ type_double() }}) as threshold,
         passed
     from checks
 )

@@ -53,8 +53,8 @@ final as (
         frequency,
         recency_days,
         t_days,
-        cast(recency_days as {{ dbt.type_float() }}) / {{ clv_time_unit_days() }} as recency,
-        cast(t_days as {{ dbt.type_float() }}) / {{ clv_time_unit_days() }} as t,
+        cast(recency_days as {{ type_double() }}) / {{ clv_time_unit_days() }} as recency,
+        cast(t_days as {{ type_double() }}) / {{ clv_time_unit_days() }} as t,
         case when frequency > 0 then repeat_value / frequency end as monetary_value
     from summarized
 )

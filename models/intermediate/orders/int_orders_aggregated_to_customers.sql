@@ -40,7 +40,7 @@ final as (
         ) as average_order_value,
         cast(
             {{ dbt.datediff('cast(aggregated.first_order_at as date)', 'cast(aggregated.last_order_at as date)', 'day') }}
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) / nullif(aggregated.historic_number_of_orders - 1, 0) as average_days_between_orders,
         aggregated.first_order_at,
         aggregated.last_order_at,

@@ -59,7 +59,7 @@ final as (
         models.log_likelihood,
         models.is_converged,
         models.penalizer,
-        cast(models.fit_seconds as {{ dbt.type_float() }}) as fit_seconds,
+        cast(models.fit_seconds as {{ type_double() }}) as fit_seconds,
         cast(models.n_cells as {{ dbt.type_bigint() }}) as n_cells,
         cast(models.n_customers as {{ dbt.type_bigint() }}) as n_customers,
         cast(models.n_customers_fitted as {{ dbt.type_bigint() }}) as n_customers_fitted,

@@ -93,10 +93,10 @@ final as (
             as {{ type_money() }}
         ) as total_clv,
         historic_number_of_orders,
-        cast(expected_purchases as {{ dbt.type_float() }}) as predicted_number_of_orders,
+        cast(expected_purchases as {{ type_double() }}) as predicted_number_of_orders,
         average_order_value,
-        cast(average_days_between_orders as {{ dbt.type_float() }}) as average_days_between_orders,
-        cast(churn_probability as {{ dbt.type_float() }}) as churn_probability,
+        cast(average_days_between_orders as {{ type_double() }}) as average_days_between_orders,
+        cast(churn_probability as {{ type_double() }}) as churn_probability,
         case
             when churn_probability is null then null
             when churn_probability < {{ var('churn_risk_low_max') }} then 'low'
@@ -107,7 +107,7 @@ final as (
             when has_valid_order and days_to_next_order is not null then
                 cast({{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date)
         end as expected_date_of_next_order,
-        cast(probability_alive as {{ dbt.type_float() }}) as probability_alive,
+        cast(probability_alive as {{ type_double() }}) as probability_alive,
         cast(expected_average_order_value as {{ type_money() }}) as expected_average_order_value,
         first_order_at,
         last_order_at,
