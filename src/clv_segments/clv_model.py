@@ -28,6 +28,13 @@ from clv_segments.scoring import discount_factor
 __all__ = ["ClvSettings", "FIT_COLUMNS", "SCORE_COLUMNS", "fit_clv", "score_cells_from_fit"]
 
 FIT_COLUMNS = ["model_name", "metric", "value", "std_error", "detail"]
+FIT_DTYPES = {
+    "model_name": "string",
+    "metric": "string",
+    "value": "float64",
+    "std_error": "float64",
+    "detail": "string",
+}
 SCORE_COLUMNS = ["cell_id", "expected_purchases", "probability_alive", "churn_probability"]
 
 
@@ -116,7 +123,7 @@ def fit_clv(
         reason = "readiness checks failed: " + ", ".join(failed_checks)
         for model_name in ("bg_nbd", "gamma_gamma"):
             rows += _rows(model_name, {"status": "not_ready", "status_detail": reason})
-        return pd.DataFrame(rows, columns=FIT_COLUMNS)
+        return pd.DataFrame(rows, columns=FIT_COLUMNS).astype(FIT_DTYPES)
 
     cells = cells.rename(columns={"t": "T"})
     try:
@@ -172,7 +179,7 @@ def fit_clv(
             },
             gg.standard_errors,
         )
-    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+    return pd.DataFrame(rows, columns=FIT_COLUMNS).astype(FIT_DTYPES)
 
 
 def score_cells_from_fit(cells: pd.DataFrame, fit: pd.DataFrame) -> pd.DataFrame:
