@@ -9,8 +9,8 @@ final as (
     select
         model_name,
         metric as parameter_name,
-        value as estimate,
-        std_error,
+        cast(value as {{ type_double() }}) as estimate,
+        cast(std_error as {{ type_double() }}) as std_error,
         {{ as_of_date() }} as as_of_date
     from fit
     where (model_name = 'bg_nbd' and metric in ('r', 'alpha', 'a', 'b'))
