@@ -1,4 +1,4 @@
-"""One row per BG/NBD cell: expected purchases in the prediction window, P(alive), churn probability.
+"""One row per BG/NBD cell: expected purchases in the window, P(alive), churn probability.
 
 Thin wrapper around clv_segments.clv_model.score_cells_from_fit: every cell is scored once with
 the parameters of clv_model_fit; SQL joins the scores back to the customers.

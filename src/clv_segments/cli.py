@@ -134,9 +134,34 @@ def _run_load_cdnow(args: argparse.Namespace) -> int:
 
 # --- the parser -------------------------------------------------------------------------------
 
+# --- where ------------------------------------------------------------------------------------
+
+
+def _add_where(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "where",
+        help="print where the marts are and how to query them",
+        description="List the tables of the marts schema in the DuckDB warehouse file.",
+    )
+    parser.add_argument(
+        "--database", default=None, help="DuckDB file (default: $CLV_DUCKDB_PATH or data/)"
+    )
+    parser.set_defaults(run=_run_where)
+
+
+def _run_where(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clv_segments.warehouse import default_database, describe
+
+    print(describe(Path(args.database) if args.database else default_database()))
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_load_cdnow,
+    _add_where,
 ]
 
 

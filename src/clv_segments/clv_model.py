@@ -88,7 +88,12 @@ def _rows(model_name: str, metrics: Mapping[str, Any], errors: Mapping[str, floa
 def _attempts_text(attempts) -> str:
     return json.dumps(
         [
-            {"penalizer": a.penalizer, "converged": a.converged, "seconds": round(a.seconds, 3), "error": a.error}
+            {
+                "penalizer": a.penalizer,
+                "converged": a.converged,
+                "seconds": round(a.seconds, 3),
+                "error": a.error,
+            }
             for a in attempts
         ]
     )

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from dbt_harness import FIXTURES_DIR, PROJECT_DIR, run_dbt
 
 BAD_INPUT = FIXTURES_DIR / "bad_input"
@@ -22,15 +23,16 @@ def _read_csv(path: Path) -> list[dict]:
 
 
 def _all_reason_codes() -> list[str]:
-    return [row["rejection_reason"] for row in _read_csv(PROJECT_DIR / "seeds" / "rejection_reasons.csv")]
+    return [
+        row["rejection_reason"]
+        for row in _read_csv(PROJECT_DIR / "seeds" / "rejection_reasons.csv")
+    ]
 
 
 @pytest.fixture(scope="module")
 def bad_input_build(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bad_input")
-    return run_dbt(
-        ["build"], workdir, {"raw_data_path": str(BAD_INPUT), "as_of_date": AS_OF_DATE}
-    )
+    return run_dbt(["build"], workdir, {"raw_data_path": str(BAD_INPUT), "as_of_date": AS_OF_DATE})
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dbt_harness import FIXTURES_DIR, run_dbt
 
 BASE_VARS = {"raw_data_path": str(FIXTURES_DIR / "bad_input"), "as_of_date": "2024-06-30"}
