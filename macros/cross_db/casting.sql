@@ -58,14 +58,25 @@
     end
 {%- endmacro %}
 
-{#- The raw values of a row as one text, for the rejected-rows table. -#}
-{% macro raw_row_text(columns) -%}
+{#- The raw values of a row as one text, for the rejected-rows table. With `when`, only for the
+    rows where that condition holds (null otherwise): rendering every row of a large table as text
+    is the costliest part of staging, and clean rows never need it. -#}
+{% macro raw_row_text(columns, when=none) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), 'null')") -%}
         {%- if not loop.last -%}{%- do parts.append("' | '") -%}{%- endif -%}
     {%- endfor -%}
-    {{ dbt.concat(parts) }}
+    {%- if when is none -%}
+        {{ dbt.concat(parts) }}
+    {%- else -%}
+        case when {{ when }} then {{ dbt.concat(parts) }} end
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when a raw value is present but does not parse (its parsed form is null). -#}
+{% macro unparseable(raw_column, parsed_expression) -%}
+    ({{ raw_column }} is not null and {{ parsed_expression }} is null)
 {%- endmacro %}
 
 {#- dbt.safe_cast on DuckDB: dbt-duckdb renders a plain cast, which raises on a bad value. -#}

@@ -53,7 +53,11 @@ final as (
         netted.*,
         case
             when status = 'cancelled' then 'cancelled'
+            {% if var('include_zero_value_orders') -%}
+            when gross_amount = 0 then null  -- counts (var include_zero_value_orders)
+            {% else -%}
             when gross_amount = 0 then 'zero_value'
+            {% endif -%}
             when net_amount <= 0 then 'fully_refunded'
             {% if not var('include_pos_orders') -%}
             when channel = 'pos' then 'pos_excluded'

@@ -15,7 +15,8 @@ typed as (
         nullif(trim(region), '') as region,
         nullif(trim(city), '') as city,
         {{ parse_boolean('accepts_marketing') }} as accepts_marketing,
-        {{ raw_row_text(['customer_id', 'email', 'created_at', 'country_code', 'region', 'city', 'accepts_marketing']) }}
+        {{ raw_row_text(['customer_id', 'email', 'created_at', 'country_code', 'region', 'city', 'accepts_marketing'],
+            when=unparseable('created_at', parse_timestamp_utc('created_at')) ~ ' or ' ~ unparseable('accepts_marketing', parse_boolean('accepts_marketing'))) }}
             as raw_values
     from source
 ),
@@ -35,11 +36,22 @@ collapsed as (
     group by 1, 2, 3, 4, 5, 6, 7
 ),
 
+-- keys that more than one distinct row claims (a group-by, cheaper than a window at scale)
+conflicting_keys as (
+    select customer_id
+    from collapsed
+    where customer_id is not null
+    group by 1
+    having count(*) > 1
+),
+
 checked as (
     select
         collapsed.*,
-        count(*) over (partition by collapsed.customer_id) as n_versions_of_key
+        conflicting_keys.customer_id is not null as has_conflicting_key
     from collapsed
+    left join conflicting_keys
+        on collapsed.customer_id = conflicting_keys.customer_id
 ),
 
 final as (
@@ -55,7 +67,7 @@ final as (
         raw_values,
         case
             when customer_id is null then 'missing_key'
-            when n_versions_of_key > 1 then 'duplicate_key_conflict'
+            when has_conflicting_key then 'duplicate_key_conflict'
             when created_at is null then 'unparseable_timestamp'
             when {{ days_ago('created_at') }} < 0 then 'after_as_of_date'
         end as rejection_reason

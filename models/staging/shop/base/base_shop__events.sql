@@ -22,7 +22,8 @@ typed as (
         {{ parse_timestamp_utc('occurred_at') }} as occurred_at,
         nullif(trim(cast(campaign_id as {{ dbt.type_string() }})), '') as campaign_id,
         {{ parse_boolean('is_machine_open') }} as is_machine_open,
-        {{ raw_row_text(['event_id', 'customer_id', 'event_type', 'occurred_at', 'campaign_id', 'is_machine_open']) }}
+        {{ raw_row_text(['event_id', 'customer_id', 'event_type', 'occurred_at', 'campaign_id', 'is_machine_open'],
+            when=unparseable('occurred_at', parse_timestamp_utc('occurred_at')) ~ ' or ' ~ unparseable('is_machine_open', parse_boolean('is_machine_open'))) }}
             as raw_values
     from source
 ),
@@ -41,6 +42,15 @@ collapsed as (
     group by 1, 2, 3, 4, 5, 6
 ),
 
+-- keys that more than one distinct row claims (a group-by, cheaper than a window at scale)
+conflicting_keys as (
+    select event_id
+    from collapsed
+    where event_id is not null
+    group by 1
+    having count(*) > 1
+),
+
 final as (
     select
         collapsed.event_id,
@@ -53,7 +63,7 @@ final as (
         collapsed.raw_values,
         case
             when collapsed.event_id is null then 'missing_key'
-            when count(*) over (partition by collapsed.event_id) > 1 then 'duplicate_key_conflict'
+            when conflicting_keys.event_id is not null then 'duplicate_key_conflict'
             when collapsed.customer_id is null then 'missing_customer_id'
             when event_types.event_type is null then 'unknown_event_type'
             when collapsed.occurred_at is null then 'unparseable_timestamp'
@@ -61,6 +71,8 @@ final as (
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason
     from collapsed
+    left join conflicting_keys
+        on collapsed.event_id = conflicting_keys.event_id
     left join event_types
         on collapsed.event_type = event_types.event_type
     left join customers

@@ -18,7 +18,8 @@ typed as (
         {{ parse_timestamp_utc('subscribed_at') }} as subscribed_at,
         {{ parse_timestamp_utc('unsubscribed_at') }} as unsubscribed_at,
         unsubscribed_at is not null as has_unsubscribed_at,
-        {{ raw_row_text(['list_id', 'customer_id', 'subscribed_at', 'unsubscribed_at']) }} as raw_values
+        {{ raw_row_text(['list_id', 'customer_id', 'subscribed_at', 'unsubscribed_at'],
+            when=unparseable('subscribed_at', parse_timestamp_utc('subscribed_at')) ~ ' or ' ~ unparseable('unsubscribed_at', parse_timestamp_utc('unsubscribed_at'))) }} as raw_values
     from source
 ),
 

@@ -28,7 +28,8 @@ typed as (
         {{ normalize_label('status') }} as status,
         {{ normalize_label('channel') }} as channel,
         {{ parse_boolean('is_subscription') }} as is_subscription,
-        {{ raw_row_text(['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription']) }}
+        {{ raw_row_text(['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription'],
+            when=unparseable('ordered_at', parse_timestamp_utc('ordered_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money())) ~ ' or ' ~ unparseable('is_subscription', parse_boolean('is_subscription'))) }}
             as raw_values
     from source
 ),
@@ -49,14 +50,25 @@ collapsed as (
     group by 1, 2, 3, 4, 5, 6, 7, 8
 ),
 
+-- keys that more than one distinct row claims (a group-by, cheaper than a window at scale)
+conflicting_keys as (
+    select order_id
+    from collapsed
+    where order_id is not null
+    group by 1
+    having count(*) > 1
+),
+
 checked as (
     select
         collapsed.*,
         fx_rates.rate_to_reporting,
         {{ dbt.safe_cast('collapsed.amount * fx_rates.rate_to_reporting', type_money()) }} as amount_reporting,
         customers.customer_id is not null as is_known_customer,
-        count(*) over (partition by collapsed.order_id) as n_versions_of_key
+        conflicting_keys.order_id is not null as has_conflicting_key
     from collapsed
+    left join conflicting_keys
+        on collapsed.order_id = conflicting_keys.order_id
     left join fx_rates
         on collapsed.currency_code = fx_rates.currency_code
     left join customers
@@ -79,7 +91,7 @@ final as (
         raw_values,
         case
             when order_id is null then 'missing_key'
-            when n_versions_of_key > 1 then 'duplicate_key_conflict'
+            when has_conflicting_key then 'duplicate_key_conflict'
             when customer_id is null then 'missing_customer_id'
             when ordered_at is null then 'unparseable_timestamp'
             when amount is null then 'unparseable_amount'

@@ -30,7 +30,8 @@ typed as (
         {{ normalize_id('order_id') }} as order_id,
         {{ parse_timestamp_utc('refunded_at') }} as refunded_at,
         {{ dbt.safe_cast('amount', type_money()) }} as amount,
-        {{ raw_row_text(['refund_id', 'order_id', 'refunded_at', 'amount']) }} as raw_values
+        {{ raw_row_text(['refund_id', 'order_id', 'refunded_at', 'amount'],
+            when=unparseable('refunded_at', parse_timestamp_utc('refunded_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))) }} as raw_values
     from source
 ),
 
@@ -46,6 +47,15 @@ collapsed as (
     group by 1, 2, 3, 4
 ),
 
+-- keys that more than one distinct row claims (a group-by, cheaper than a window at scale)
+conflicting_keys as (
+    select refund_id
+    from collapsed
+    where refund_id is not null
+    group by 1
+    having count(*) > 1
+),
+
 checked as (
     select
         collapsed.*,
@@ -54,7 +64,7 @@ checked as (
         orders.currency_code,
         case
             when collapsed.refund_id is null then 'missing_key'
-            when count(*) over (partition by collapsed.refund_id) > 1 then 'duplicate_key_conflict'
+            when conflicting_keys.refund_id is not null then 'duplicate_key_conflict'
             when collapsed.order_id is null then 'missing_order_id'
             when collapsed.refunded_at is null then 'unparseable_timestamp'
             when collapsed.amount is null then 'unparseable_amount'
@@ -63,6 +73,8 @@ checked as (
             when orders.order_id is null then 'orphan_refund'
         end as row_rejection_reason
     from collapsed
+    left join conflicting_keys
+        on collapsed.refund_id = conflicting_keys.refund_id
     left join orders
         on collapsed.order_id = orders.order_id
 ),

@@ -15,7 +15,8 @@ typed as (
         {{ normalize_id('customer_id') }} as customer_id,
         {{ parse_timestamp_utc('suppressed_at') }} as suppressed_at,
         {{ normalize_label('reason') }} as suppression_reason,
-        {{ raw_row_text(['customer_id', 'suppressed_at', 'reason']) }} as raw_values
+        {{ raw_row_text(['customer_id', 'suppressed_at', 'reason'],
+            when=unparseable('suppressed_at', parse_timestamp_utc('suppressed_at'))) }} as raw_values
     from source
 ),
 

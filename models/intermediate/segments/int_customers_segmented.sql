@@ -1,0 +1,142 @@
+-- One row per customer and segment they belong to, as of the as-of date: every definition of the
+-- segment catalog (macros/segments/segment_catalog.sql + var segment_catalog_extra) compiled by
+-- macros/segments/compile_segments.sql into a predicate over the customer's attributes, current
+-- list memberships (lists are static: only the raw list_memberships change them) and counts of
+-- events and valid orders in a window. Segments are dynamic: recomputed at every run.
+{%- set compiled = compile_segment_catalog() %}
+{%- do validate_segment_catalog_against_data(compiled, ref('stg_shop__list_memberships'), ref('event_types')) %}
+with
+
+attributes as (
+    select * from {{ ref('int_customers_joined_to_attributes') }}
+),
+
+list_memberships as (
+    select
+        list_id,
+        customer_id
+    from {{ ref('stg_shop__list_memberships') }}
+    where is_current_member
+),
+
+events as (
+    select
+        customer_id,
+        event_type,
+        occurred_at,
+        is_machine_open
+    from {{ ref('stg_shop__events') }}
+),
+
+event_types as (
+    select
+        event_type,
+        is_engagement
+    from {{ ref('event_types') }}
+),
+
+valid_orders as (
+    select
+        customer_id,
+        channel,
+        days_ago
+    from {{ ref('int_orders_netted') }}
+    where is_valid_order
+),
+
+list_memberships_current as (
+    select
+        customer_id
+        {%- for list_id in compiled.lists %},
+        max(case when list_id = '{{ list_id | replace("'", "''") }}' then 1 else 0 end) = 1 as in_list_{{ loop.index }}
+        {%- endfor %}
+    from list_memberships
+    group by 1
+),
+
+-- machine opens (Apple Mail Privacy Protection) count only with var count_machine_opens
+events_classified as (
+    select
+        events.customer_id,
+        events.event_type,
+        event_types.is_engagement
+            {% if not var('count_machine_opens') -%}
+            and not (events.event_type = 'email_opened' and coalesce(events.is_machine_open, false))
+            {%- endif %} as is_engagement,
+        {%- if not var('count_machine_opens') %}
+        coalesce(events.is_machine_open, false) and events.event_type = 'email_opened' as is_excluded_machine_open,
+        {%- else %}
+        false as is_excluded_machine_open,
+        {%- endif %}
+        {{ days_ago('events.occurred_at') }} as days_ago
+    from events
+    inner join event_types
+        on events.event_type = event_types.event_type
+),
+
+event_counts as (
+    select
+        customer_id
+        {%- for spec in compiled.event_counts %},
+        sum(case
+            when not is_excluded_machine_open
+                and ({{ segment_event_type_filter(spec.filters) }})
+                and {{ segment_window_filter('days_ago', spec) }}
+                then 1 else 0
+        end) as event_count_{{ loop.index }}
+        {%- endfor %}
+    from events_classified
+    where days_ago >= 0
+    group by 1
+),
+
+order_counts as (
+    select
+        customer_id
+        {%- for spec in compiled.order_counts %},
+        sum(case
+            when {{ segment_window_filter('days_ago', spec) }}
+                {%- if spec.filters %}
+                and channel in ({% for channel in spec.filters %}'{{ channel | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+                {%- endif %}
+                then 1 else 0
+        end) as order_count_{{ loop.index }}
+        {%- endfor %}
+    from valid_orders
+    where days_ago >= 0
+    group by 1
+),
+
+segmented as (
+    {%- for segment in compiled.segments %}
+    select
+        '{{ segment.name }}' as segment_name,
+        '{{ segment.kind }}' as segment_kind,
+        attributes.customer_id
+    from attributes
+    {%- if compiled.lists %}
+    left join list_memberships_current
+        on attributes.customer_id = list_memberships_current.customer_id
+    {%- endif %}
+    {%- if compiled.event_counts %}
+    left join event_counts
+        on attributes.customer_id = event_counts.customer_id
+    {%- endif %}
+    {%- if compiled.order_counts %}
+    left join order_counts
+        on attributes.customer_id = order_counts.customer_id
+    {%- endif %}
+    where {{ segment.predicate }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        segment_name,
+        segment_kind,
+        customer_id
+    from segmented
+)
+
+select * from final
