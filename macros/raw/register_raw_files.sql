@@ -66,6 +66,15 @@
                 {%- set reader = "read_parquet(" ~ clv_sql_string(parquet_file) ~ ")" -%}
             {%- else -%}
                 {%- set file_path = csv_file -%}
+                {%- if (var('raw_csv_encoding', 'utf-8') | lower) in ('utf-8', 'utf8') -%}
+                    {%- set invalid = run_query("select try(decode(content)) is null from read_blob("
+                        ~ clv_sql_string(csv_file) ~ ")").columns[0].values()[0] -%}
+                    {%- if invalid -%}
+                        {{ exceptions.raise_compiler_error(
+                            "Raw file " ~ csv_file ~ " is not valid UTF-8 text (var raw_csv_encoding = 'utf-8'). "
+                            ~ "Re-export it as UTF-8, or set raw_csv_encoding to its encoding (latin-1, utf-16).") }}
+                    {%- endif -%}
+                {%- endif -%}
                 {%- set reader = "read_csv(" ~ clv_sql_string(csv_file) ~ ", header = true, all_varchar = true, "
                     ~ "encoding = " ~ clv_sql_string(var('raw_csv_encoding', 'utf-8')) ~ ")" -%}
             {%- endif -%}
