@@ -22,7 +22,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo build test test-python test-dbt lint bench clean
+.PHONY: help install data demo build validate test test-python test-dbt lint bench backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -33,7 +33,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 data: install    ## write the raw input files (DATA=demo|cdnow, CUSTOMERS=50000) into data/raw
@@ -47,8 +47,12 @@ endif
 build: install   ## dbt build (seeds, models, snapshots, tests) on the embedded DuckDB file
 	$(DBT) build --vars "$(DBT_VARS)"
 
-demo: data build ## the main job on demo data, then where to find the marts
+demo: data build validate ## the main job on demo data, then where to find the marts
 	@$(BIN)/clv-segments where --database $(CLV_DUCKDB_PATH)
+
+validate: install ## Great Expectations suite over the built marts; Data Docs in artifacts/data_docs
+	$(BIN)/clv-segments validate --database $(CLV_DUCKDB_PATH) --data-docs artifacts/data_docs \
+		--vars "$(DBT_VARS)"
 
 test: install    ## the whole test suite: lint, dbt build + tests on demo data, pytest
 	$(BIN)/ruff check src tests/python benchmarks
@@ -60,6 +64,11 @@ lint: install    ## ruff
 
 bench: install   ## benchmark dbt build at 100k and 1M customers (not a test; prints per-model times)
 	$(BIN)/python benchmarks/bench_dbt_build.py --customers 100000 1000000
+
+backtest: install ## CDNOW backtest (1997-09-30 / 1998-06-30): master in days, FHL 2005 sample in weeks
+	$(BIN)/clv-segments backtest --data cdnow --out data/backtest
+	$(BIN)/clv-segments backtest --data cdnow-sample --time-unit week --include-zero-value-orders \
+		--out data/backtest
 
 clean:           ## remove generated data, dbt artifacts and the warehouse file
 	rm -rf data target logs

@@ -17,7 +17,7 @@
         'recent_purchase_days': 1, 'lapsed_purchase_days': 1, 'frequent_orders': 1,
         'frequent_engagements': 1, 'drive_by_min_days': 0, 'recent_engagement_days': 1,
         'prior_engagement_days': 1, 'espresso_days': 1, 'dead_weight_days': 1,
-        'health_window_days': 1, 'winback_min_members': 0,
+        'health_window_days': 1, 'winback_min_members': 0, 'incremental_lookback_days': 0,
     } -%}
     {%- for name, minimum in whole_numbers.items() -%}
         {%- set value = var(name, none) -%}
@@ -45,8 +45,8 @@
     {%- endfor -%}
 
     {#- booleans -#}
-    {%- for name in ['include_pos_orders', 'include_subscription_orders', 'count_machine_opens',
-                     'normalize_id_case', 'register_raw_files'] -%}
+    {%- for name in ['include_pos_orders', 'include_subscription_orders', 'include_zero_value_orders',
+                     'count_machine_opens', 'normalize_id_case', 'register_raw_files'] -%}
         {%- set value = var(name, none) -%}
         {%- if value is not boolean -%}
             {%- do errors.append("var " ~ name ~ " = " ~ value ~ " is not a boolean (allowed: true or false)") -%}

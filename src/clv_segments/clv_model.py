@@ -130,7 +130,10 @@ def fit_clv(
             rows += _rows(model_name, {"status": "not_ready", "status_detail": reason})
         return pd.DataFrame(rows, columns=FIT_COLUMNS).astype(FIT_DTYPES)
 
-    cells = cells.rename(columns={"t": "T"})
+    # A fixed row order: the warehouse returns groups in any order, and the optimiser's last
+    # digits depend on the order of the likelihood's terms. Reruns must give identical marts.
+    cells = cells.rename(columns={"t": "T"}).sort_values(["frequency", "recency", "T"])
+    repeat_customers = repeat_customers.sort_values(["frequency", "monetary_value"])
     try:
         bg = fit_bgnbd(cells, settings.fit_sample_size, settings.seed, settings.penalizers)
     except (ClvFitError, ValueError) as error:

@@ -8,7 +8,8 @@ import json
 
 def test_dbt_build_is_green_with_every_test_run(demo_build):
     results = demo_build.run_results()
-    statuses = {result["status"] for result in results}
+    # exposures are listed as no-op: dbt has nothing to run for them
+    statuses = {r["status"] for r in results if not r["unique_id"].startswith("exposure.")}
     assert statuses <= {"success", "pass", "warn"}, statuses
     kinds = {result["unique_id"].split(".")[0] for result in results}
     assert {"model", "test", "seed"} <= kinds

@@ -4,25 +4,16 @@
 -- one occasion, as in lifetimes); its value is the sum of those orders' net amounts.
 with
 
-valid_orders as (
-    select
-        customer_id,
-        ordered_date,
-        net_amount,
-        days_ago
-    from {{ ref('int_orders_netted') }}
-    where is_valid_order
-        and days_ago < {{ var('clv_history_days') }}
-),
-
 purchase_days as (
     select
         customer_id,
         ordered_date,
-        sum(net_amount) as purchase_value,
-        min(days_ago) as days_ago
-    from valid_orders
-    group by 1, 2
+        purchase_value,
+        {{ days_ago('ordered_date') }} as days_ago
+    from {{ ref('int_orders_aggregated_to_customer_days') }}
+    where n_valid_orders > 0
+        and ordered_date <= {{ as_of_date() }}
+        and {{ days_ago('ordered_date') }} < {{ var('clv_history_days') }}
 ),
 
 ranked as (

@@ -3,13 +3,15 @@
 -- seeds/event_types.csv; machine opens count only with var count_machine_opens.
 with
 
-events as (
+event_days as (
     select
         customer_id,
+        occurred_date,
         event_type,
-        occurred_at,
-        is_machine_open
-    from {{ ref('stg_shop__events') }}
+        n_events,
+        n_machine_opens
+    from {{ ref('int_events_aggregated_to_customer_days') }}
+    where occurred_date <= {{ as_of_date() }}
 ),
 
 event_types as (
@@ -22,40 +24,45 @@ event_types as (
 
 classified as (
     select
-        events.customer_id,
-        events.event_type,
-        events.occurred_at,
-        {{ days_ago('events.occurred_at') }} as days_ago,
-        event_types.is_engagement
+        event_days.customer_id,
+        event_days.event_type,
+        event_days.occurred_date,
+        {{ days_ago('event_days.occurred_date') }} as days_ago,
+        event_days.n_events,
+        case
+            when not event_types.is_engagement then 0
             {% if not var('count_machine_opens') -%}
-            and not (events.event_type = 'email_opened' and coalesce(events.is_machine_open, false))
-            {%- endif %} as is_engagement,
+            when event_days.event_type = 'email_opened' then event_days.n_events - event_days.n_machine_opens
+            {% endif -%}
+            else event_days.n_events
+        end as n_engagements,
         event_types.is_product_interest
-    from events
+    from event_days
     inner join event_types
-        on events.event_type = event_types.event_type
+        on event_days.event_type = event_types.event_type
 ),
 
 final as (
     select
         customer_id,
-        count(*) as total_events,
-        sum(case when is_engagement then 1 else 0 end) as total_engagements,
-        sum(case when is_engagement and days_ago < {{ var('recent_engagement_days') }} then 1 else 0 end)
+        sum(n_events) as total_events,
+        sum(n_engagements) as total_engagements,
+        sum(case when days_ago < {{ var('recent_engagement_days') }} then n_engagements else 0 end)
             as recent_engagements,
         sum(case
-            when is_engagement
-                and days_ago >= {{ var('recent_engagement_days') }}
+            when days_ago >= {{ var('recent_engagement_days') }}
                 and days_ago < {{ var('prior_engagement_days') }}
-                then 1 else 0
+                then n_engagements else 0
         end) as prior_engagements,
-        sum(case when is_product_interest and days_ago < {{ var('recent_engagement_days') }} then 1 else 0 end)
-            as recent_product_interest_events,
-        sum(case when event_type = 'email_clicked' and days_ago < {{ var('espresso_days') }} then 1 else 0 end)
-            as recent_email_clicks,
-        sum(case when is_engagement and days_ago < {{ var('dead_weight_days') }} then 1 else 0 end)
+        sum(case
+            when is_product_interest and days_ago < {{ var('recent_engagement_days') }} then n_events else 0
+        end) as recent_product_interest_events,
+        sum(case
+            when event_type = 'email_clicked' and days_ago < {{ var('espresso_days') }} then n_events else 0
+        end) as recent_email_clicks,
+        sum(case when days_ago < {{ var('dead_weight_days') }} then n_engagements else 0 end)
             as engagements_within_dead_weight_days,
-        max(case when is_engagement then occurred_at end) as last_engaged_at
+        max(case when n_engagements > 0 then occurred_date end) as last_engaged_date
     from classified
     group by 1
 )
