@@ -6,7 +6,9 @@ value with what happened in the holdout, and puts two baselines beside it:
 - naive: each customer's historic rate carried forward
   (historic_orders / calibration_days * holdout_days, value likewise);
 - historic_spend: ranking customers by what they spent in the calibration period (only the
-  ranking figures: Spearman correlation and top-decile revenue share).
+  ranking figures: Spearman correlation and top-decile revenue share); the optional column
+  ``historic_spend`` (e.g. all calibration spend, first purchase included) ranks them, else
+  ``historic_value``.
 
 `FHL_2005_REFERENCE` holds the published CDNOW figures the pipeline reproduces.
 """
@@ -145,7 +147,8 @@ def score_backtest(df: pd.DataFrame) -> dict[str, Any]:
     Columns: customer_id, predicted_orders, actual_orders (repeat orders in the holdout),
     predicted_value, actual_value (holdout revenue), historic_orders, historic_value (same
     basis, in the calibration period), calibration_days (how long each customer was observed,
-    e.g. T in days), holdout_days.
+    e.g. T in days), holdout_days; optionally historic_spend, the ranking of the historic_spend
+    baseline (default: historic_value).
 
     Returns a dict: n_customers; model and naive, each with predicted vs actual totals and
     ratios (orders, revenue), per-customer MAE and RMSE (orders, value), Spearman correlations
@@ -159,7 +162,8 @@ def score_backtest(df: pd.DataFrame) -> dict[str, Any]:
     if df["customer_id"].duplicated().any():
         raise ValueError("score_backtest: customer_id is not unique")
     values = {}
-    for column in REQUIRED_COLUMNS[1:]:
+    ranking = "historic_spend" if "historic_spend" in df.columns else "historic_value"
+    for column in (*REQUIRED_COLUMNS[1:], ranking):
         array = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if not np.isfinite(array).all():
             raise ValueError(f"score_backtest: column {column!r} has null or non-numeric values")
@@ -180,10 +184,8 @@ def score_backtest(df: pd.DataFrame) -> dict[str, Any]:
             actual_value,
         ),
         "historic_spend": {
-            "spearman_value": _spearman(values["historic_value"], actual_value),
-            "top_decile_revenue_share": top_share_of_revenue(
-                values["historic_value"], actual_value
-            ),
+            "spearman_value": _spearman(values[ranking], actual_value),
+            "top_decile_revenue_share": top_share_of_revenue(values[ranking], actual_value),
         },
     }
 

@@ -75,6 +75,17 @@ def test_naive_and_historic_spend_baselines_by_hand(holdout: pd.DataFrame) -> No
     assert spend["top_decile_revenue_share"] == pytest.approx(0.3)
 
 
+def test_historic_spend_column_ranks_the_spend_baseline(holdout: pd.DataFrame) -> None:
+    # rank by all calibration spend 10, 300, 5, 20 -> ranks (2, 4, 1, 3) vs actual
+    # (2.5, 4, 1, 2.5): rho = 4.5 / sqrt(5 * 4.5); top 1 customer is b, 80 of 200
+    result = score_backtest(holdout.assign(historic_spend=[10.0, 300.0, 5.0, 20.0]))
+    spend = result["historic_spend"]
+    assert spend["spearman_value"] == pytest.approx(4.5 / math.sqrt(22.5))
+    assert spend["top_decile_revenue_share"] == pytest.approx(0.4)
+    # the naive forecast still carries historic_value forward
+    assert result["naive"]["predicted_revenue_total"] == pytest.approx(132.5)
+
+
 def test_ties_at_the_cutoff_count_pro_rata() -> None:
     # 10 customers, top 10 % = 1 place, two tied at the top holding 30 + 10 of 100.
     score = [5, 5, 1, 1, 1, 1, 1, 1, 1, 1]
