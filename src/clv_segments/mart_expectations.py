@@ -1,0 +1,507 @@
+"""The Great Expectations suite over the marts, derived from the project's dbt vars and seeds.
+
+Every threshold the suite checks is read from the project, never written here: the vars of
+``dbt_project.yml`` (with the same ``--vars`` overrides dbt takes) and the tier seeds
+(``seeds/clv_tiers.csv``, ``seeds/aov_tiers.csv``). Changing a threshold changes the expectation,
+so marts built with other settings than the ones validated fail.
+
+Each mart gets two kinds of checks:
+
+- column checks, GX built-in expectations (ranges, value sets, uniqueness, not-null);
+- row rules, ``UnexpectedRowsExpectation``: SQL run in the warehouse that returns the rows
+  breaking a rule across columns or tables (total = historic + predicted, churn bands, tiers).
+  The SQL is plain ANSI (``case``, ``abs``, ``is distinct from``) so it runs on any warehouse.
+
+This module only builds the suite (no warehouse access); ``clv_segments.validation`` runs it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import great_expectations.expectations as gxe
+import yaml
+
+__all__ = [
+    "MARTS_SCHEMA",
+    "MONEY_TOLERANCE",
+    "MartChecks",
+    "SuiteSettings",
+    "TierBand",
+    "build_mart_checks",
+    "check_name",
+    "load_dbt_vars",
+    "load_settings",
+    "parse_vars_option",
+    "read_tier_seed",
+    "tier_case_sql",
+]
+
+MARTS_SCHEMA = "marts"
+"""The schema the marts are built in (dbt_project.yml ``+schema: marts``, used verbatim)."""
+
+MONEY_TOLERANCE = 0.01
+"""Money columns are decimal(18,2): total_clv may differ from historic + predicted by a cent of
+rounding, the tolerance of the dbt test on the same rule."""
+
+PREDICTION_STATUSES = (
+    "scored",
+    "no_valid_order",
+    "outside_history_window",
+    "model_not_ready",
+    "model_failed",
+)
+CHURN_RISKS = ("low", "medium", "high")
+MODEL_NAMES = ("bg_nbd", "gamma_gamma")
+MODEL_STATUSES = ("fitted", "not_ready", "failed")
+CLV_TIER_BASES = ("total", "historic", "predicted")
+
+
+# --- settings: vars and seeds -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierBand:
+    """One row of a tier seed: the tier a value gets when it lies within the bounds."""
+
+    tier: str
+    lower_bound: Decimal | None
+    lower_bound_inclusive: bool
+    upper_bound: Decimal | None
+    upper_bound_inclusive: bool
+
+    def condition_sql(self, column: str) -> str:
+        """The SQL predicate ``column`` within this band (``1 = 1`` when unbounded)."""
+        parts = []
+        if self.lower_bound is not None:
+            operator = ">=" if self.lower_bound_inclusive else ">"
+            parts.append(f"{column} {operator} {self.lower_bound}")
+        if self.upper_bound is not None:
+            operator = "<=" if self.upper_bound_inclusive else "<"
+            parts.append(f"{column} {operator} {self.upper_bound}")
+        return " and ".join(parts) or "1 = 1"
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    """The vars and seed thresholds the suite checks the marts against."""
+
+    as_of_date: date | None
+    clv_history_days: int
+    clv_prediction_days: int
+    churn_horizon_days: int
+    clv_time_unit: str
+    churn_risk_low_max: float
+    churn_risk_high_min: float
+    clv_tier_basis: str
+    clv_tiers: tuple[TierBand, ...] | None
+    """None when seeds/clv_tiers.csv does not exist: the tier checks are then skipped."""
+    aov_tiers: tuple[TierBand, ...] | None
+
+
+def parse_vars_option(text: str | None) -> dict[str, Any]:
+    """The mapping of a ``--vars`` option, YAML or JSON as dbt takes it (``{a: 1, b: x}``)."""
+    if not text:
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--vars is not a YAML/JSON mapping: {text!r} ({exc})") from None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            f"--vars must be a mapping such as '{{churn_risk_low_max: 0.3}}': {text!r}"
+        )
+    return parsed
+
+
+def load_dbt_vars(project_dir: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The vars of ``dbt_project.yml`` with ``overrides`` applied on top, as ``dbt --vars`` does."""
+    path = Path(project_dir) / "dbt_project.yml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: --project-dir must be the dbt project folder")
+    project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {**(project.get("vars") or {}), **(overrides or {})}
+
+
+def _var(dbt_vars: Mapping[str, Any], name: str, kind: type) -> Any:
+    if name not in dbt_vars:
+        raise ValueError(f"var {name} is not defined in dbt_project.yml nor in --vars")
+    value = dbt_vars[name]
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"var {name} must be a {kind.__name__}, got {value!r}") from None
+
+
+def _as_of_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"var as_of_date must be YYYY-MM-DD or null, got {value!r}") from None
+
+
+def _seed_bound(path: Path, row_number: int, row: dict[str, str], name: str) -> Decimal | None:
+    text = (row.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{path}, row {row_number}: {name} is not a number: {text!r}") from None
+
+
+def _seed_flag(path: Path, row_number: int, row: dict[str, str], name: str) -> bool:
+    text = (row.get(name) or "").strip().lower()
+    if text not in ("true", "false", ""):
+        raise ValueError(f"{path}, row {row_number}: {name} must be true or false, got {text!r}")
+    return text == "true"
+
+
+def read_tier_seed(path: Path) -> tuple[TierBand, ...]:
+    """The bands of a tier seed (tier, lower_bound, lower_bound_inclusive, upper_bound,
+    upper_bound_inclusive; an empty bound is unbounded), in the file's order."""
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        required = {
+            "tier",
+            "lower_bound",
+            "lower_bound_inclusive",
+            "upper_bound",
+            "upper_bound_inclusive",
+        }
+        missing = required - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        bands = []
+        for row_number, row in enumerate(reader, start=2):
+            tier = (row.get("tier") or "").strip()
+            if not tier:
+                raise ValueError(f"{path}, row {row_number}: empty tier")
+            bands.append(
+                TierBand(
+                    tier=tier,
+                    lower_bound=_seed_bound(path, row_number, row, "lower_bound"),
+                    lower_bound_inclusive=_seed_flag(
+                        path, row_number, row, "lower_bound_inclusive"
+                    ),
+                    upper_bound=_seed_bound(path, row_number, row, "upper_bound"),
+                    upper_bound_inclusive=_seed_flag(
+                        path, row_number, row, "upper_bound_inclusive"
+                    ),
+                )
+            )
+    if not bands:
+        raise ValueError(f"{path}: no tier rows")
+    return tuple(bands)
+
+
+def load_settings(project_dir: Path, dbt_vars: Mapping[str, Any] | None = None) -> SuiteSettings:
+    """The suite's settings: vars of ``project_dir/dbt_project.yml`` overridden by ``dbt_vars``,
+    tier bands from ``project_dir/seeds`` (None for a seed that does not exist)."""
+    project_dir = Path(project_dir)
+    merged = load_dbt_vars(project_dir, dbt_vars)
+    basis = _var(merged, "clv_tier_basis", str)
+    if basis not in CLV_TIER_BASES:
+        raise ValueError(
+            f"var clv_tier_basis must be one of {', '.join(CLV_TIER_BASES)}: {basis!r}"
+        )
+    seeds = project_dir / "seeds"
+    clv_seed, aov_seed = seeds / "clv_tiers.csv", seeds / "aov_tiers.csv"
+    return SuiteSettings(
+        as_of_date=_as_of_date(merged.get("as_of_date")),
+        clv_history_days=_var(merged, "clv_history_days", int),
+        clv_prediction_days=_var(merged, "clv_prediction_days", int),
+        churn_horizon_days=_var(merged, "churn_horizon_days", int),
+        clv_time_unit=_var(merged, "clv_time_unit", str),
+        churn_risk_low_max=_var(merged, "churn_risk_low_max", float),
+        churn_risk_high_min=_var(merged, "churn_risk_high_min", float),
+        clv_tier_basis=basis,
+        clv_tiers=read_tier_seed(clv_seed) if clv_seed.is_file() else None,
+        aov_tiers=read_tier_seed(aov_seed) if aov_seed.is_file() else None,
+    )
+
+
+# --- the suite --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MartChecks:
+    """The checks of one mart. ``key_columns`` identify a failing row in the report."""
+
+    mart: str
+    key_columns: tuple[str, ...]
+    column_checks: tuple[gxe.Expectation, ...]
+    row_rules: tuple[gxe.UnexpectedRowsExpectation, ...]
+
+
+def check_name(
+    expectation_type: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any] | None
+) -> str:
+    """A readable, stable name for an expectation (from its GX configuration): a row rule's own
+    name, else ``expectation_type(column)``."""
+    if meta and "check" in meta:
+        return str(meta["check"])
+    columns = kwargs.get("column") or ", ".join(kwargs.get("column_list") or ())
+    return f"{expectation_type}({columns})" if columns else expectation_type
+
+
+def _rule(name: str, description: str, sql: str) -> gxe.UnexpectedRowsExpectation:
+    """A row rule: ``sql`` selects the rows of ``{batch}`` (the mart) that break it."""
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=" ".join(sql.split()),
+        description=description,
+        meta={"check": name},
+    )
+
+
+def tier_case_sql(column: str, bands: tuple[TierBand, ...]) -> str:
+    """``case when <band 1> then 'tier 1' ... end``: the tier the seed gives ``column``."""
+    whens = " ".join(f"when {band.condition_sql(column)} then '{band.tier}'" for band in bands)
+    return f"case when {column} is null then null {whens} end"
+
+
+def _as_of_date_check(settings: SuiteSettings) -> gxe.Expectation:
+    if settings.as_of_date is None:
+        # as_of_date null = the date the build ran: only "one date for every row" can be checked.
+        return gxe.ExpectColumnUniqueValueCountToBeBetween(
+            column="as_of_date", min_value=1, max_value=1
+        )
+    return gxe.ExpectColumnValuesToBeInSet(
+        column="as_of_date", value_set=[settings.as_of_date.isoformat()]
+    )
+
+
+def _customer_predictions(settings: SuiteSettings) -> MartChecks:
+    low, high = settings.churn_risk_low_max, settings.churn_risk_high_min
+    predictive = ("predicted_clv", "predicted_number_of_orders", "churn_probability")
+    predictive += ("probability_alive", "expected_average_order_value")
+    any_null = " or ".join(f"{column} is null" for column in predictive)
+    any_not_null = " or ".join(f"{column} is not null" for column in predictive)
+    return MartChecks(
+        mart="customer_predictions",
+        key_columns=("customer_id",),
+        column_checks=(
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+            gxe.ExpectColumnValuesToNotBeNull(column="historic_clv"),
+            gxe.ExpectColumnValuesToBeBetween(column="historic_clv", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="predicted_clv", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="predicted_number_of_orders", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="expected_average_order_value", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="probability_alive", min_value=0, max_value=1),
+            gxe.ExpectColumnValuesToBeInSet(column="churn_risk", value_set=list(CHURN_RISKS)),
+            gxe.ExpectColumnValuesToNotBeNull(column="prediction_status"),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="prediction_status", value_set=list(PREDICTION_STATUSES)
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="prediction_window_days", value_set=[settings.clv_prediction_days]
+            ),
+            _as_of_date_check(settings),
+        ),
+        row_rules=(
+            _rule(
+                "total_clv_equals_historic_plus_predicted",
+                f"total_clv = historic_clv + predicted_clv (within {MONEY_TOLERANCE}); "
+                "null only when predicted_clv is null.",
+                f"""
+                select customer_id, historic_clv, predicted_clv, total_clv
+                from {{batch}}
+                where (predicted_clv is not null and total_clv is null)
+                    or abs(total_clv - (historic_clv + coalesce(predicted_clv, 0)))
+                        > {MONEY_TOLERANCE}
+                """,
+            ),
+            _rule(
+                "churn_risk_follows_churn_probability_bands",
+                f"churn_risk: low below {low} (var churn_risk_low_max), high above {high} "
+                "(var churn_risk_high_min), medium in between; null without a churn_probability.",
+                f"""
+                select customer_id, churn_probability, churn_risk
+                from {{batch}}
+                where churn_risk is distinct from (
+                    case
+                        when churn_probability is null then null
+                        when churn_probability < {low} then 'low'
+                        when churn_probability > {high} then 'high'
+                        else 'medium'
+                    end
+                )
+                """,
+            ),
+            _rule(
+                "scored_customers_have_every_prediction",
+                "A customer whose prediction_status is 'scored' has every predictive field.",
+                f"""
+                select customer_id, prediction_status, {", ".join(predictive)}
+                from {{batch}}
+                where prediction_status = 'scored' and ({any_null})
+                """,
+            ),
+            _rule(
+                "unscored_customers_have_no_prediction",
+                "A customer who is not scored (no valid order, outside the history window, "
+                "model not ready or failed) has no predictive field.",
+                f"""
+                select customer_id, prediction_status, {", ".join(predictive)}
+                from {{batch}}
+                where prediction_status <> 'scored' and ({any_not_null})
+                """,
+            ),
+        ),
+    )
+
+
+def _clv_model_diagnostics(settings: SuiteSettings) -> MartChecks:
+    return MartChecks(
+        mart="clv_model_diagnostics",
+        key_columns=("model_name",),
+        column_checks=(
+            gxe.ExpectColumnDistinctValuesToEqualSet(column="model_name", value_set=MODEL_NAMES),
+            gxe.ExpectColumnValuesToBeUnique(column="model_name"),
+            gxe.ExpectColumnValuesToNotBeNull(column="status"),
+            gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(MODEL_STATUSES)),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="history_window_days", value_set=[settings.clv_history_days]
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="prediction_window_days", value_set=[settings.clv_prediction_days]
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="churn_horizon_days", value_set=[settings.churn_horizon_days]
+            ),
+            gxe.ExpectColumnValuesToBeInSet(column="time_unit", value_set=[settings.clv_time_unit]),
+            _as_of_date_check(settings),
+        ),
+        row_rules=(
+            _rule(
+                "not_ready_models_name_the_failed_checks",
+                "A model that is not_ready names the readiness checks that failed.",
+                """
+                select model_name, status, is_ready, failed_readiness_checks
+                from {batch}
+                where status = 'not_ready'
+                    and (failed_readiness_checks is null or failed_readiness_checks = '')
+                """,
+            ),
+        ),
+    )
+
+
+def _clv_model_parameters() -> MartChecks:
+    return MartChecks(
+        mart="clv_model_parameters",
+        key_columns=("model_name", "parameter_name"),
+        column_checks=(
+            gxe.ExpectColumnValuesToBeInSet(column="model_name", value_set=list(MODEL_NAMES)),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_name", "parameter_name"]),
+            gxe.ExpectColumnValuesToBeBetween(column="estimate", min_value=0, strict_min=True),
+        ),
+        row_rules=(),
+    )
+
+
+def _customer_tiers(settings: SuiteSettings) -> MartChecks:
+    column_checks: list[gxe.Expectation] = [
+        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="clv_tier_basis", value_set=[settings.clv_tier_basis]
+        ),
+        _as_of_date_check(settings),
+    ]
+    basis_column = f"{settings.clv_tier_basis}_clv"
+    row_rules = [
+        _rule(
+            "clv_basis_value_follows_clv_tier_basis",
+            f"clv_basis_value is the customer's {basis_column} in customer_predictions "
+            f"(var clv_tier_basis = {settings.clv_tier_basis}).",
+            f"""
+            select tiers.customer_id, tiers.clv_basis_value,
+                predictions.{basis_column} as expected_clv_basis_value
+            from {{batch}} as tiers
+            inner join {MARTS_SCHEMA}.customer_predictions as predictions
+                on tiers.customer_id = predictions.customer_id
+            where tiers.clv_basis_value is distinct from predictions.{basis_column}
+            """,
+        ),
+    ]
+    for tier_column, value_column, bands, seed in (
+        ("clv_tier", "clv_basis_value", settings.clv_tiers, "clv_tiers"),
+        ("aov_tier", "average_order_value", settings.aov_tiers, "aov_tiers"),
+    ):
+        if bands is None:
+            continue
+        tiers = [band.tier for band in bands]
+        column_checks.append(gxe.ExpectColumnValuesToBeInSet(column=tier_column, value_set=tiers))
+        expected = tier_case_sql(value_column, bands)
+        row_rules.append(
+            _rule(
+                f"{tier_column}_follows_{seed}_seed",
+                f"{tier_column} is the band of seeds/{seed}.csv that {value_column} falls in "
+                "(null without a value).",
+                f"""
+                select customer_id, {value_column}, {tier_column},
+                    {expected} as expected_{tier_column}
+                from {{batch}}
+                where {tier_column} is distinct from ({expected})
+                """,
+            )
+        )
+    return MartChecks(
+        mart="customer_tiers",
+        key_columns=("customer_id",),
+        column_checks=tuple(column_checks),
+        row_rules=tuple(row_rules),
+    )
+
+
+def _segment_summary(settings: SuiteSettings) -> MartChecks:
+    return MartChecks(
+        mart="segment_summary",
+        key_columns=("segment_name",),
+        column_checks=(
+            gxe.ExpectColumnValuesToNotBeNull(column="segment_name"),
+            gxe.ExpectColumnValuesToBeUnique(column="segment_name"),
+            gxe.ExpectColumnValuesToBeBetween(column="emailable_members", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="revenue_share", min_value=0, max_value=1),
+            _as_of_date_check(settings),
+        ),
+        row_rules=(
+            _rule(
+                "members_at_least_emailable_members",
+                "A segment's emailable members are some of its members.",
+                """
+                select segment_name, members, emailable_members
+                from {batch}
+                where emailable_members > members
+                """,
+            ),
+        ),
+    )
+
+
+def build_mart_checks(settings: SuiteSettings) -> list[MartChecks]:
+    """The suite: the checks of every mart, in the order they are run and reported."""
+    return [
+        _customer_predictions(settings),
+        _clv_model_diagnostics(settings),
+        _clv_model_parameters(),
+        _customer_tiers(settings),
+        _segment_summary(settings),
+    ]
