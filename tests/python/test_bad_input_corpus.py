@@ -213,7 +213,7 @@ def test_non_utf8_text_stops_with_the_file_and_the_fix(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, BASE)
     with (raw / "customers.csv").open("ab") as handle:
-        handle.write("c9,m@example.com,2023-01-01,DE,,München,true\n".encode("latin-1"))
+        handle.write("c9,m@example.com,2023-01-01,DE,,München,true\r\n".encode("latin-1"))
     vars_ = {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}
     failed = run_dbt(["seed"], tmp_path / "utf8", vars_, check=False)
     assert failed.returncode != 0
