@@ -54,13 +54,14 @@ validate: install ## Great Expectations suite over the built marts; Data Docs in
 	$(BIN)/clv-segments validate --database $(CLV_DUCKDB_PATH) --data-docs artifacts/data_docs \
 		--vars "$(DBT_VARS)"
 
-test: install    ## the whole test suite: lint, dbt build + tests on demo data, pytest
-	$(BIN)/ruff check src tests/python benchmarks
+test: install    ## the whole test suite: lint, then pytest (dbt builds with every data and unit test, GX, browser)
+	$(BIN)/ruff check src tests/python benchmarks python_models
+	bash tests/setup/install_chromium.sh
 	$(BIN)/python -m pytest
 
 lint: install    ## ruff
-	$(BIN)/ruff check src tests/python benchmarks
-	$(BIN)/ruff format --check src tests/python benchmarks
+	$(BIN)/ruff check src tests/python benchmarks python_models
+	$(BIN)/ruff format --check src tests/python benchmarks python_models
 
 bench: install   ## benchmark dbt build at 100k and 1M customers (not a test; prints per-model times)
 	$(BIN)/python benchmarks/bench_dbt_build.py --customers 100000 1000000
