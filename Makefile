@@ -47,7 +47,9 @@ endif
 build: install   ## dbt build (seeds, models, snapshots, tests) on the embedded DuckDB file
 	$(DBT) build --vars "$(DBT_VARS)"
 
-demo: data build validate ## the main job on demo data, then where to find the marts
+demo: data build validate ## the main job on demo data: build, data quality, dashboard, exports
+	$(BIN)/clv-segments dashboard --database $(CLV_DUCKDB_PATH)
+	$(BIN)/clv-segments export --database $(CLV_DUCKDB_PATH)
 	@$(BIN)/clv-segments where --database $(CLV_DUCKDB_PATH)
 
 validate: install ## Great Expectations suite over the built marts; Data Docs in artifacts/data_docs

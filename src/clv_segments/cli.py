@@ -158,10 +158,263 @@ def _run_where(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- backtest ---------------------------------------------------------------------------------
+
+
+def _add_backtest(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "backtest",
+        help="predict at a calibration end with the dbt pipeline and score the holdout",
+        description=(
+            "Build the dbt project with as_of_date = the calibration end (its own DuckDB file "
+            "under --out), build the orders again up to the holdout end, and score the "
+            "predictions against the holdout: predicted vs actual repeat orders and revenue, "
+            "per-customer MAE and RMSE, Spearman correlation, top-10 % revenue share, beside a "
+            "naive baseline and a ranking by historic spend. On the CDNOW sample in weeks the "
+            "published parameters of Fader, Hardie and Lee (2005) are shown beside ours. "
+            "Results: <out>/backtest_results.json and <out>/backtest_metrics.csv."
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        default="cdnow",
+        help="cdnow (23,570 customers; the default), cdnow-sample (2,357) or a raw-files folder",
+    )
+    parser.add_argument(
+        "--calibration-end",
+        type=_iso_date,
+        default=None,
+        help="as_of_date of the predictions (default: dataset.json; CDNOW 1997-09-30)",
+    )
+    parser.add_argument(
+        "--holdout-end",
+        type=_iso_date,
+        default=None,
+        help="last day of the holdout (default: dataset.json; CDNOW 1998-06-30)",
+    )
+    parser.add_argument(
+        "--time-unit", choices=("day", "week"), default="day", help="var clv_time_unit (day)"
+    )
+    parser.add_argument(
+        "--cohort",
+        nargs=2,
+        type=_iso_date,
+        metavar=("START", "END"),
+        default=None,
+        help="score customers whose first valid order falls in START..END "
+        "(default: dataset.json's first_purchase_cohort, else all)",
+    )
+    parser.add_argument(
+        "--reporting-currency",
+        default=None,
+        help="var reporting_currency (default: dataset.json's currency, else the project's)",
+    )
+    parser.add_argument(
+        "--include-zero-value-orders",
+        action="store_true",
+        help="count $0 orders as purchases (var include_zero_value_orders), as FHL 2005 do",
+    )
+    parser.add_argument("--run-name", default=None, help="default: <dataset>_<time unit>")
+    parser.add_argument("--out", default="data/backtest", help="output folder (data/backtest)")
+    parser.add_argument(
+        "--project-dir", default=None, help="dbt project (default: the current folder)"
+    )
+    parser.set_defaults(run=_run_backtest)
+
+
+def _run_backtest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clv_segments.backtest_runner import (
+        BacktestConfig,
+        BacktestError,
+        format_report,
+        run_backtest,
+    )
+
+    config = BacktestConfig(
+        data=args.data,
+        out_dir=Path(args.out),
+        calibration_end=args.calibration_end,
+        holdout_end=args.holdout_end,
+        time_unit=args.time_unit,
+        cohort=tuple(args.cohort) if args.cohort else None,
+        reporting_currency=args.reporting_currency,
+        include_zero_value_orders=args.include_zero_value_orders,
+        run_name=args.run_name,
+        project_dir=Path(args.project_dir) if args.project_dir else None,
+    )
+    try:
+        run = run_backtest(config, progress=_progress)
+    except BacktestError as exc:
+        print(f"clv-segments backtest: error: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(run))
+    print(f"results: {run.results_path}, {run.metrics_path}, {run.customers_path}")
+    return 0
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+
+def _add_dashboard(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dashboard",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="write the CLV dashboard (one self-contained HTML page) from the marts",
+        description=(
+            "Read the marts and write Klaviyo's CLV dashboard (seed 002) as one HTML file that "
+            "opens offline: the current model card, five example profiles, segments and "
+            "exposures using CLV (sortable), and charts of predicted CLV, churn risk, tier and "
+            "persona sizes with revenue share, and the backtest's predicted versus actual. A "
+            "card whose mart or file is missing says so."
+        ),
+    )
+    parser.add_argument(
+        "--database", default=None, help="DuckDB file (default: $CLV_DUCKDB_PATH or data/)"
+    )
+    parser.add_argument("--out", default="artifacts/dashboard/index.html", help="HTML file")
+    parser.add_argument(
+        "--manifest", default="target/manifest.json", help="dbt manifest (exposures)"
+    )
+    parser.add_argument(
+        "--backtest",
+        default="data/backtest/backtest_results.json",
+        help="backtest results of `clv-segments backtest`",
+    )
+    parser.set_defaults(run=_run_dashboard)
+
+
+def _run_dashboard(args: argparse.Namespace) -> int:
+    from clv_segments.dashboard import write_dashboard
+    from clv_segments.warehouse import default_database
+
+    database = args.database or default_database()
+    _progress(f"reading the marts of {database}")
+    result = write_dashboard(database, args.out, args.manifest, args.backtest)
+    for card, why in result.missing.items():
+        _progress(f"  {card}: {why}")
+    print(f"dashboard          {result.path}")
+    return 0
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _add_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="write activation CSVs: one per segment, plus profile_properties.csv",
+        description=(
+            "Write one CSV per segment (emailable members only unless --include-non-emailable) "
+            "and profile_properties.csv for every customer with an email: Email Address, "
+            "External ID (customer_id) and the predictive fields under Klaviyo's profile "
+            "property names, ready for a list upload. A segment whose email guardrails are "
+            "breached (marts.segment_email_health) is skipped, and its earlier file removed, "
+            "unless --force. export_manifest.json records what was written and why."
+        ),
+    )
+    parser.add_argument(
+        "--database", default=None, help="DuckDB file (default: $CLV_DUCKDB_PATH or data/)"
+    )
+    parser.add_argument("--out", default="artifacts/exports", help="output folder")
+    parser.add_argument(
+        "--segment",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="export this segment only (repeatable; default: every segment)",
+    )
+    parser.add_argument(
+        "--include-non-emailable",
+        action="store_true",
+        help="write every member with an email (an ads audience), not only the emailable ones",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write segments whose guardrails are breached too"
+    )
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from clv_segments.exports import export_activation
+    from clv_segments.warehouse import default_database
+
+    result = export_activation(
+        args.database or default_database(),
+        args.out,
+        segments=args.segment,
+        include_non_emailable=args.include_non_emailable,
+        force=args.force,
+        progress=_progress,
+    )
+    for segment in result.segments:
+        rows = f"{segment.rows_written:>10,} rows" if segment.path else f"{'skipped':>15}"
+        print(f"{segment.segment_name:<32} {rows}  {segment.status}")
+    print(f"{'profile properties':<32} {result.profile_properties['rows_written']:>10,} rows")
+    print(f"exports            {result.out_dir}")
+    print(f"manifest           {result.manifest_path}")
+    return 0
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def _add_validate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="run the Great Expectations suite over the marts and write its Data Docs",
+        description=(
+            "Run the Great Expectations suite over the marts, as SQL in the warehouse: value "
+            "ranges, total_clv = historic_clv + predicted_clv, probabilities within [0, 1], "
+            "churn_risk and tiers consistent with the thresholds. Thresholds come from the vars "
+            "of dbt_project.yml (overridden by --vars, as dbt takes them: pass the build's) and "
+            "the tier seeds. Prints a summary and each failed expectation with its first failing "
+            "rows, writes Data Docs (HTML); exits 1 when an expectation fails."
+        ),
+    )
+    parser.add_argument(
+        "--database", default=None, help="DuckDB file (default: $CLV_DUCKDB_PATH or data/)"
+    )
+    parser.add_argument("--project-dir", default=".", help="the dbt project (vars and seeds)")
+    parser.add_argument("--vars", default=None, help="dbt vars overrides, YAML: '{key: value}'")
+    parser.add_argument(
+        "--data-docs", default="artifacts/data_docs", help="folder of the Data Docs site"
+    )
+    parser.set_defaults(run=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from clv_segments.mart_expectations import parse_vars_option
+    from clv_segments.validation import format_report, run_validation
+    from clv_segments.warehouse import default_database
+
+    database = args.database or default_database()
+    _progress(f"validating the marts of {database} with Great Expectations")
+    try:
+        report = run_validation(
+            database,
+            project_dir=args.project_dir,
+            data_docs_dir=args.data_docs,
+            dbt_vars=parse_vars_option(args.vars),
+        )
+    except RuntimeError as exc:  # the suite could not run at all: not a failed expectation
+        print(f"clv-segments validate: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 0 if report.success else 1
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_load_cdnow,
     _add_where,
+    _add_backtest,
+    _add_dashboard,
+    _add_export,
+    _add_validate,
 ]
 
 

@@ -1,0 +1,1050 @@
+"""The CLV dashboard (seed 002) as one self-contained HTML page, written after the build.
+
+It reads the marts of the warehouse file and writes a single HTML file with inline CSS, inline
+SVG charts (drawn in Python, see ``svg_charts``) and one small inline script that sorts tables.
+A Content-Security-Policy forbids every network request, so the page opens offline, from disk.
+
+Cards, as on Klaviyo's CLV dashboard:
+
+- the current model card: historical and prediction periods, last update (the as-of date),
+  parameters and readiness checks (``marts.clv_model_diagnostics``);
+- five example profiles chosen by seed 002's rules (``EXAMPLE_PROFILE_RULES``), on valid-order
+  counts and days since the last valid order; among the matches, the scored customer with the
+  median predicted CLV (ties: the smaller customer_id), so an example is typical, not extreme;
+- segments using CLV (``marts.segment_summary``), sortable by each column;
+- exposures using CLV: the dbt exposures of the manifest (what seed 002 calls the campaigns,
+  flows and forms using CLV);
+- charts: predicted CLV distribution, churn risk bands, tier and persona sizes with their share
+  of revenue, and the backtest's predicted versus actual (``data/backtest/backtest_results.json``).
+
+A mart or file that is missing makes its card say so (e.g. "segments not built"); the page is
+still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clv_segments import __version__
+from clv_segments.marts_reader import connect_read_only, relation_exists
+from clv_segments.svg_charts import (
+    GREEN,
+    MUTED,
+    NEUTRAL,
+    RED,
+    YELLOW,
+    Bar,
+    HistogramBin,
+    PairedBar,
+    TimelinePoint,
+    histogram,
+    horizontal_bars,
+    paired_bars,
+    timeline,
+)
+
+__all__ = [
+    "DEFAULT_BACKTEST_PATH",
+    "DEFAULT_DASHBOARD_PATH",
+    "DEFAULT_MANIFEST_PATH",
+    "EXAMPLE_PROFILE_RULES",
+    "DashboardResult",
+    "ExampleRule",
+    "fmt_count",
+    "fmt_days",
+    "fmt_money",
+    "fmt_orders",
+    "fmt_probability",
+    "fmt_share",
+    "clv_bin_edges",
+    "write_dashboard",
+]
+
+DEFAULT_DASHBOARD_PATH = Path("artifacts/dashboard/index.html")
+DEFAULT_MANIFEST_PATH = Path("target/manifest.json")
+DEFAULT_BACKTEST_PATH = Path("data/backtest/backtest_results.json")
+CHART_KINDS = ("clv_tier", "aov_tier", "persona")
+"""segment_summary kinds drawn in the sizes-and-revenue chart, in this order."""
+NOT_AVAILABLE = "—"
+
+
+# --- formats (shared with the tests) ----------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_money(value: Any) -> str:
+    """Amounts in the reporting currency: 1,234.50."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.2f}"
+
+
+def fmt_count(value: Any) -> str:
+    """Counts: 12,345."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{int(value):,}"
+
+
+def fmt_orders(value: Any) -> str:
+    """Predicted (fractional) numbers of orders: 1.92."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.2f}"
+
+
+def fmt_days(value: Any) -> str:
+    """Day counts that may be fractional (average days between orders): 122.0."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.1f}"
+
+
+def fmt_probability(value: Any) -> str:
+    """Probabilities as percentages: 66.1 %."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value) * 100:.1f} %"
+
+
+def fmt_share(value: Any) -> str:
+    """Shares (fractions) as percentages: 12.3 %."""
+    return fmt_probability(value)
+
+
+def _fmt_date(value: Any) -> str:
+    if _is_missing(value):
+        return NOT_AVAILABLE
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def clv_bin_edges(low: float, high: float) -> list[float]:
+    """Histogram edges for a long-tailed amount: 0, then the 1-2-5 series (1, 2, 5, 10, 20, ...)
+    from its largest value at or below ``low`` (at least 1) up to the first value above
+    ``high``. Bars of equal width then stand for equal ratios, as on a log axis."""
+    series: list[float] = []
+    magnitude = 1.0
+    while not series or series[-1] <= high:
+        for factor in (1, 2, 5):
+            series.append(factor * magnitude)
+            if series[-1] > high:
+                break
+        magnitude *= 10
+    start = max(value for value in series if value <= max(low, 1.0))
+    return [0.0] + [value for value in series if value >= start]
+
+
+def _fmt_parameter(value: Any) -> str:
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):.4g}"
+
+
+# --- example profiles (seed 002) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleRule:
+    """Seed 002's example-profile rule: a valid-order count range and a recency condition on
+    d = days since the last valid order (as_of_date minus its UTC date)."""
+
+    number: int
+    description: str
+    min_orders: int
+    max_orders: int | None
+    recent_within_days: int | None = None  # d < N ("within the last N days")
+    older_than_days: int | None = None  # d > N ("more than N days ago")
+
+    def where_clause(self) -> tuple[str, list[Any]]:
+        """SQL condition on customer_predictions (with a days_since_last_order column)."""
+        conditions, params = ["historic_number_of_orders >= ?"], [self.min_orders]
+        if self.max_orders is not None:
+            conditions.append("historic_number_of_orders <= ?")
+            params.append(self.max_orders)
+        if self.recent_within_days is not None:
+            conditions.append("days_since_last_order < ?")
+            params.append(self.recent_within_days)
+        if self.older_than_days is not None:
+            conditions.append("days_since_last_order > ?")
+            params.append(self.older_than_days)
+        return " and ".join(conditions), params
+
+
+EXAMPLE_PROFILE_RULES: tuple[ExampleRule, ...] = (
+    ExampleRule(1, "More than 3 orders, the last one within the last 90 days", 4, None, 90, None),
+    ExampleRule(2, "2 orders, the last one within the last 90 days", 2, 2, 90, None),
+    ExampleRule(3, "1 order, placed within the last 60 days", 1, 1, 60, None),
+    ExampleRule(4, "More than 3 orders, the last one more than 180 days ago", 4, None, None, 180),
+    ExampleRule(5, "1 order, placed more than 60 days ago", 1, 1, None, 60),
+)
+
+PROFILE_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("historic_number_of_orders", "Historic number of orders", fmt_count),
+    ("days_since_last_order", "Days since last order", fmt_count),
+    ("historic_clv", "Historic CLV", fmt_money),
+    ("predicted_clv", "Predicted CLV", fmt_money),
+    ("total_clv", "Total CLV", fmt_money),
+    ("predicted_number_of_orders", "Predicted number of orders", fmt_orders),
+    ("average_order_value", "Average order value", fmt_money),
+    ("average_days_between_orders", "Average days between orders", fmt_days),
+    ("churn_probability", "Churn probability", fmt_probability),
+    ("churn_risk", "Churn risk", lambda v: NOT_AVAILABLE if _is_missing(v) else str(v)),
+    ("expected_date_of_next_order", "Expected date of next order", _fmt_date),
+)
+
+
+# --- reading the marts ------------------------------------------------------------------------
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+_PREDICTIONS_WITH_RECENCY = """
+    select
+        *,
+        date_diff('day', cast(last_order_at as date), cast(as_of_date as date))
+            as days_since_last_order
+    from marts.customer_predictions
+    where historic_number_of_orders > 0
+"""
+
+
+def _example_profile(con: duckdb.DuckDBPyConnection, rule: ExampleRule) -> tuple[dict | None, int]:
+    condition, params = rule.where_clause()
+    sql = f"""
+        with matches as (
+            select *, prediction_status = 'scored' as is_scored
+            from ({_PREDICTIONS_WITH_RECENCY})
+            where {condition}
+        ),
+        ranked as (
+            select
+                *,
+                row_number() over (
+                    partition by is_scored order by predicted_clv, customer_id
+                ) as position,
+                count(*) over (partition by is_scored) as n_same,
+                count(*) over () as n_matches
+            from matches
+        )
+        select * from ranked
+        where position = (n_same + 1) // 2
+        order by is_scored desc
+        limit 1
+    """
+    found = _rows(con, sql, params)
+    if not found:
+        return None, 0
+    return found[0], int(found[0]["n_matches"])
+
+
+@dataclass
+class DashboardData:
+    generated_at: datetime
+    database: str
+    kpis: dict[str, Any] = field(default_factory=dict)
+    diagnostics: dict[str, dict] = field(default_factory=dict)
+    examples: list[tuple[ExampleRule, dict | None, int]] = field(default_factory=list)
+    clv_bins: list[HistogramBin] = field(default_factory=list)
+    churn_counts: dict[str, int] = field(default_factory=dict)
+    segments: list[dict] | None = None  # None: segment_summary not built
+    guardrails: dict[str, str] | None = None  # segment -> breached guardrails ('' = none)
+    segment_sizes: list[dict] | None = None
+    exposures: list[dict] | None = None  # None: no manifest
+    backtest: dict | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # card -> why it is empty
+
+
+def _load_predictions(con: duckdb.DuckDBPyConnection, data: DashboardData) -> None:
+    data.kpis = _rows(
+        con,
+        """
+        select
+            count(*) as customers,
+            count(*) filter (where historic_number_of_orders > 0) as buyers,
+            count(*) filter (where prediction_status = 'scored') as scored,
+            sum(historic_clv) as historic_clv_total,
+            sum(predicted_clv) as predicted_clv_total,
+            count(*) filter (where churn_risk = 'high') as high_churn_risk,
+            max(as_of_date) as as_of_date,
+            max(prediction_window_days) as prediction_window_days
+        from marts.customer_predictions
+        """,
+    )[0]
+    for rule in EXAMPLE_PROFILE_RULES:
+        profile, n_matches = _example_profile(con, rule)
+        data.examples.append((rule, profile, n_matches))
+    (p05, largest) = con.execute(
+        "select quantile_cont(predicted_clv, 0.05), max(predicted_clv) "
+        "from marts.customer_predictions where prediction_status = 'scored'"
+    ).fetchone()
+    if largest is not None:
+        edges = clv_bin_edges(float(p05), float(largest))
+        cases = " ".join(
+            f"when predicted_clv < {edge!r} then {index}" for index, edge in enumerate(edges[1:])
+        )
+        counts = dict(
+            con.execute(
+                f"select case {cases} else {len(edges) - 2} end as bin, count(*) "
+                "from marts.customer_predictions where prediction_status = 'scored' group by 1"
+            ).fetchall()
+        )
+        data.clv_bins = [
+            HistogramBin(low=low, high=high, count=int(counts.get(index, 0)))
+            for index, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+        ]
+    data.churn_counts = dict(
+        con.execute(
+            "select coalesce(churn_risk, 'no prediction'), count(*) "
+            "from marts.customer_predictions group by 1"
+        ).fetchall()
+    )
+
+
+def _load_segments(con: duckdb.DuckDBPyConnection, data: DashboardData) -> None:
+    data.segments = _rows(
+        con,
+        """
+        select
+            segment_name, segment_kind, description, members, emailable_members,
+            clv_attributes_used, revenue_share, membership_last_changed_at
+        from marts.segment_summary
+        order by segment_name
+        """,
+    )
+    if relation_exists(con, "marts", "segment_email_health"):
+        data.guardrails = {
+            name: (breached or "") if is_breach else ""
+            for name, is_breach, breached in con.execute(
+                "select segment_name, is_breach, breached_guardrails "
+                "from marts.segment_email_health"
+            ).fetchall()
+        }
+    kinds = ", ".join(f"'{kind}'" for kind in CHART_KINDS)
+    data.segment_sizes = _rows(
+        con,
+        f"""
+        select segment_name, segment_kind, members, revenue_share
+        from marts.segment_summary
+        where segment_kind in ({kinds})
+        order by segment_kind, catalog_position, segment_name
+        """,
+    )
+
+
+def _load_exposures(manifest_path: Path) -> list[dict]:
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    exposures = []
+    for exposure in manifest.get("exposures", {}).values():
+        models = sorted(
+            node.split(".")[-1]
+            for node in exposure.get("depends_on", {}).get("nodes", [])
+            if node.startswith("model.")
+        )
+        meta = exposure.get("meta") or exposure.get("config", {}).get("meta") or {}
+        owner = exposure.get("owner") or {}
+        exposures.append(
+            {
+                "name": exposure.get("label") or exposure["name"],
+                "type": exposure.get("type", ""),
+                "maturity": exposure.get("maturity") or "",
+                "owner": owner.get("name") or owner.get("email") or "",
+                "models": models,
+                "clv_attributes_used": meta.get("clv_attributes_used", []),
+                "description": exposure.get("description", ""),
+            }
+        )
+    return sorted(exposures, key=lambda e: e["name"])
+
+
+def _find_backtest(node: Any, label: str = "") -> tuple[str, dict] | None:
+    """The first dict shaped like score_backtest's result (model/naive totals) in the JSON."""
+    if isinstance(node, Mapping):
+        model = node.get("model")
+        if isinstance(model, Mapping) and "predicted_orders_total" in model:
+            return label or str(node.get("dataset") or node.get("name") or ""), dict(node)
+        for key, value in node.items():
+            found = _find_backtest(value, str(key))
+            if found:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _find_backtest(value, label)
+            if found:
+                return found
+    return None
+
+
+def _latest_run(results: Any) -> tuple[str, dict] | None:
+    """The most recent run of `clv-segments backtest`'s results (``{"runs": {name: run}}``)."""
+    runs = results.get("runs") if isinstance(results, Mapping) else None
+    if not isinstance(runs, Mapping) or not runs:
+        return None
+    name, run = max(runs.items(), key=lambda item: str(item[1].get("run_at", "")))
+    metrics = run.get("metrics")
+    if not isinstance(metrics, Mapping) or "model" not in metrics:
+        return None
+    label = (
+        f"run {name}: {run.get('dataset', '')}, predictions as of {run.get('calibration_end')}, "
+        f"holdout to {run.get('holdout_end')}"
+    )
+    if len(runs) > 1:
+        label += f" (latest of {len(runs)} runs)"
+    return label, dict(metrics)
+
+
+def _load_backtest(path: Path, data: DashboardData) -> None:
+    if not path.is_file():
+        data.missing["backtest"] = f"No backtest results at {path}: run make backtest."
+        return
+    results = json.loads(path.read_text(encoding="utf-8"))
+    found = _latest_run(results) or _find_backtest(results)
+    if found is None:
+        data.missing["backtest"] = (
+            f"{path} has no predicted-versus-actual totals (score_backtest's model and naive)."
+        )
+        return
+    label, result = found
+    data.backtest = {"label": label, "source": str(path), **result}
+
+
+def load_dashboard_data(
+    database: str | Path,
+    manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
+    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
+    generated_at: datetime | None = None,
+) -> DashboardData:
+    """Everything the page shows, read from the warehouse file, the manifest and the backtest."""
+    data = DashboardData(generated_at=generated_at or datetime.now(UTC), database=str(database))
+    with connect_read_only(database) as con:
+        if relation_exists(con, "marts", "customer_predictions"):
+            _load_predictions(con, data)
+        else:
+            data.missing["predictions"] = "marts.customer_predictions not built: run dbt build."
+        if relation_exists(con, "marts", "clv_model_diagnostics"):
+            data.diagnostics = {
+                row["model_name"]: row
+                for row in _rows(con, "select * from marts.clv_model_diagnostics")
+            }
+        else:
+            data.missing["model"] = "marts.clv_model_diagnostics not built: run dbt build."
+        if relation_exists(con, "marts", "segment_summary"):
+            _load_segments(con, data)
+        else:
+            data.missing["segments"] = "Segments not built: marts.segment_summary is missing."
+    if manifest_path is not None and Path(manifest_path).is_file():
+        data.exposures = _load_exposures(Path(manifest_path))
+    else:
+        data.missing["exposures"] = (
+            f"No dbt manifest at {manifest_path}: run dbt parse (or dbt docs generate)."
+        )
+    if backtest_path is not None:
+        _load_backtest(Path(backtest_path), data)
+    else:
+        data.missing["backtest"] = "No backtest results: run make backtest."
+    return data
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+CSS = """
+:root { --ink: #1f2933; --muted: #5f6b7a; --line: #e4e8ee; --bg: #f5f7fa; --card: #fff;
+  --green: #2e9e5b; --yellow: #e0a800; --red: #d64545; --blue: #3b6fb6; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--ink); background: var(--bg); }
+header { padding: 20px 32px 8px; }
+header h1 { margin: 0 0 4px; font-size: 24px; }
+header p { margin: 0; color: var(--muted); }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px;
+  padding: 16px 32px 32px; }
+section.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+  padding: 16px 20px; min-width: 0; }
+section.wide { grid-column: 1 / -1; }
+h2 { font-size: 16px; margin: 0 0 10px; }
+h3 { font-size: 14px; margin: 14px 0 6px; }
+.kpis { display: flex; flex-wrap: wrap; gap: 12px; padding: 8px 32px 0; }
+.kpi { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+  padding: 10px 16px; min-width: 170px; }
+.kpi .label { color: var(--muted); font-size: 12px; }
+.kpi .value { font-size: 20px; font-weight: 600; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+td.num, th.num { text-align: right; }
+th button { all: unset; cursor: pointer; font-weight: 600; }
+th button::after { content: " \\2195"; color: var(--muted); font-weight: 400; }
+th[aria-sort="ascending"] button::after { content: " \\2191"; color: var(--ink); }
+th[aria-sort="descending"] button::after { content: " \\2193"; color: var(--ink); }
+.pill { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
+  background: #eef2f7; margin: 1px 2px 1px 0; }
+.risk-low { background: #e3f4ea; color: #1d6b3d; }
+.risk-medium { background: #fdf3d6; color: #7a5a00; }
+.risk-high { background: #fbe3e3; color: #9b2323; }
+.ok { color: var(--green); font-weight: 600; }
+.fail { color: var(--red); font-weight: 600; }
+.empty { color: var(--muted); font-style: italic; }
+.profiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr));
+  gap: 12px; }
+.profile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
+.profile h3 { margin-top: 0; }
+.profile .rule { color: var(--muted); font-size: 12px; margin-bottom: 6px; }
+.profile dl.facts { grid-template-columns: 1fr auto; font-size: 13px; }
+.profile dl.facts dd { text-align: right; }
+svg.chart { width: 100%; height: auto; display: block; max-width: 760px; }
+.chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+  gap: 8px 24px; align-items: start; }
+footer { color: var(--muted); padding: 0 32px 24px; font-size: 12px; }
+"""
+
+SORT_SCRIPT = """
+(function () {
+  "use strict";
+  function compare(a, b, numeric) {
+    if (numeric) { return parseFloat(a) - parseFloat(b); }
+    return a.localeCompare(b);
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var headers = Array.prototype.slice.call(table.querySelectorAll("th[data-sort]"));
+    headers.forEach(function (th) {
+      th.querySelector("button").addEventListener("click", function () {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var column = th.cellIndex;
+        var numeric = th.getAttribute("data-sort") === "number";
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (left, right) {
+          var a = left.cells[column].getAttribute("data-value");
+          var b = right.cells[column].getAttribute("data-value");
+          if (a === "" || a === null) { return (b === "" || b === null) ? 0 : 1; }
+          if (b === "" || b === null) { return -1; }
+          var order = compare(a, b, numeric);
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  });
+})();
+"""
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'"
+)
+
+
+def _empty(message: str) -> str:
+    return f"<p class='empty' data-empty>{escape(message)}</p>"
+
+
+def _kpi(label: str, value: str, field_name: str) -> str:
+    return (
+        f"<div class='kpi'><div class='label'>{escape(label)}</div>"
+        f"<div class='value' data-field='{field_name}'>{escape(value)}</div></div>"
+    )
+
+
+def _render_kpis(data: DashboardData) -> str:
+    if not data.kpis:
+        return ""
+    k = data.kpis
+    return (
+        "<div class='kpis'>"
+        + "".join(
+            [
+                _kpi("Customers", fmt_count(k["customers"]), "customers"),
+                _kpi("Customers with a valid order", fmt_count(k["buyers"]), "buyers"),
+                _kpi("Customers scored", fmt_count(k["scored"]), "scored"),
+                _kpi(
+                    "Historic CLV, all customers",
+                    fmt_money(k["historic_clv_total"]),
+                    "historic_clv_total",
+                ),
+                _kpi(
+                    f"Predicted CLV, next {fmt_count(k['prediction_window_days'])} days",
+                    fmt_money(k["predicted_clv_total"]),
+                    "predicted_clv_total",
+                ),
+                _kpi("High churn risk", fmt_count(k["high_churn_risk"]), "high_churn_risk"),
+            ]
+        )
+        + "</div>"
+    )
+
+
+def _fact(label: str, value: str, field_name: str) -> str:
+    return f"<dt>{escape(label)}</dt><dd data-field='{field_name}'>{escape(value)}</dd>"
+
+
+READINESS_CHECKS = (
+    ("customers_with_valid_order", "customers_with_valid_order", "Customers with a valid order"),
+    ("history_days", "history_days", "Days of order history"),
+    ("recent_order", "days_since_latest_order", "Days since the latest order"),
+    ("customers_with_3_orders", "customers_with_3_orders", "Customers with 3 or more orders"),
+)
+"""(check name in failed_readiness_checks, diagnostics column, label)."""
+
+
+def _render_model_card(data: DashboardData) -> str:
+    if "model" in data.missing:
+        return (
+            f"<section class='card' id='model-card'><h2>Current model</h2>"
+            f"{_empty(data.missing['model'])}</section>"
+        )
+    bg = data.diagnostics.get("bg_nbd", {})
+    gg = data.diagnostics.get("gamma_gamma", {})
+    any_row = bg or gg
+    failed = {
+        name.strip()
+        for name in (any_row.get("failed_readiness_checks") or "").split(",")
+        if name.strip()
+    }
+    facts = [
+        _fact(
+            "Historical period",
+            f"{fmt_count(any_row.get('history_window_days'))} days",
+            "history_window_days",
+        ),
+        _fact(
+            "Prediction period",
+            f"{fmt_count(any_row.get('prediction_window_days'))} days",
+            "prediction_window_days",
+        ),
+        _fact(
+            "Churn horizon",
+            f"{fmt_count(any_row.get('churn_horizon_days'))} days",
+            "churn_horizon_days",
+        ),
+        _fact("Last update (as of)", _fmt_date(any_row.get("as_of_date")), "as_of_date"),
+        _fact("Page generated", data.generated_at.strftime("%Y-%m-%d %H:%M UTC"), "generated_at"),
+        _fact(
+            "Status",
+            f"BG/NBD {bg.get('status', NOT_AVAILABLE)}, "
+            f"Gamma-Gamma {gg.get('status', NOT_AVAILABLE)}",
+            "status",
+        ),
+    ]
+    params = []
+    for model, row, names in (("BG/NBD", bg, "r alpha a b"), ("Gamma-Gamma", gg, "p q v")):
+        for name in names.split():
+            estimate = row.get(f"param_{name}")
+            error = row.get(f"param_{name}_std_error")
+            params.append(
+                f"<tr><td>{model}</td><td>{name}</td>"
+                f"<td class='num' data-field='param_{name}'>{_fmt_parameter(estimate)}</td>"
+                f"<td class='num'>{_fmt_parameter(error)}</td></tr>"
+            )
+    fits = []
+    for model, row in (("BG/NBD", bg), ("Gamma-Gamma", gg)):
+        if row:
+            fits.append(
+                f"<tr><td>{model}</td><td class='num'>{fmt_days(row.get('log_likelihood'))}"
+                f"</td><td>{'yes' if row.get('is_converged') else 'no'}</td>"
+                f"<td class='num'>{fmt_count(row.get('n_customers'))}</td>"
+                f"<td class='num'>{fmt_count(row.get('n_cells'))}</td>"
+                f"<td class='num'>{fmt_days(row.get('fit_seconds'))} s</td></tr>"
+            )
+    checks = []
+    for check, column, label in READINESS_CHECKS:
+        passed = check not in failed
+        checks.append(
+            f"<tr data-check='{check}'><td>{escape(label)}</td>"
+            f"<td class='num' data-field='{column}'>{fmt_count(any_row.get(column))}</td>"
+            f"<td class='{'ok' if passed else 'fail'}'>{'passed' if passed else 'failed'}</td>"
+            "</tr>"
+        )
+    ready = any_row.get("is_ready")
+    verdict = (
+        "<p class='ok' data-field='is_ready'>Ready: every readiness check passed.</p>"
+        if ready
+        else "<p class='fail' data-field='is_ready'>Not ready: predictive fields are empty "
+        f"until {escape(', '.join(sorted(failed)) or 'the checks')} pass.</p>"
+    )
+    return (
+        "<section class='card' id='model-card'><h2>Current model</h2>"
+        f"<dl class='facts'>{''.join(facts)}</dl>"
+        "<h3>Parameters</h3><table><thead><tr><th>Model</th><th>Parameter</th>"
+        "<th class='num'>Estimate</th><th class='num'>Std. error</th></tr></thead>"
+        f"<tbody>{''.join(params)}</tbody></table>"
+        "<h3>Fit</h3><table><thead><tr><th>Model</th><th class='num'>Log-likelihood</th>"
+        "<th>Converged</th><th class='num'>Customers</th><th class='num'>Cells</th>"
+        f"<th class='num'>Fit time</th></tr></thead><tbody>{''.join(fits)}</tbody></table>"
+        "<h3>Readiness checks</h3><table><thead><tr><th>Check</th><th class='num'>Value</th>"
+        f"<th>Result</th></tr></thead><tbody>{''.join(checks)}</tbody></table>{verdict}"
+        "</section>"
+    )
+
+
+def _risk_pill(risk: Any) -> str:
+    if _is_missing(risk):
+        return NOT_AVAILABLE
+    return f"<span class='pill risk-{escape(str(risk))}'>{escape(str(risk))}</span>"
+
+
+def _profile_timeline(profile: dict) -> str:
+    points = []
+    for column, label, kind in (
+        ("first_order_at", "First order", "order"),
+        ("last_order_at", "Last order", "order"),
+        ("as_of_date", "As of", "today"),
+        ("expected_date_of_next_order", "Expected next order", "expected"),
+    ):
+        value = profile.get(column)
+        if not _is_missing(value):
+            day = value.date() if isinstance(value, datetime) else value
+            points.append(TimelinePoint(day=day, label=label, kind=kind))
+    return timeline(points, title=f"Orders and expected next order of {profile['customer_id']}")
+
+
+def _render_examples(data: DashboardData) -> str:
+    if "predictions" in data.missing:
+        body = _empty(data.missing["predictions"])
+    else:
+        cards = []
+        for rule, profile, n_matches in data.examples:
+            head = (
+                f"<div class='profile' data-example='{rule.number}'>"
+                f"<h3>Example profile #{rule.number}</h3>"
+                f"<div class='rule'>{escape(rule.description)}</div>"
+            )
+            if profile is None:
+                cards.append(head + _empty("No profile matches.") + "</div>")
+                continue
+            facts = [_fact("Customer", str(profile["customer_id"]), "customer_id")]
+            for column, label, fmt in PROFILE_FIELDS:
+                if column == "churn_risk":
+                    facts.append(
+                        f"<dt>{label}</dt><dd data-field='{column}'>"
+                        f"{_risk_pill(profile.get(column))}</dd>"
+                    )
+                else:
+                    facts.append(_fact(label, fmt(profile.get(column)), column))
+            cards.append(
+                head
+                + _profile_timeline(profile)
+                + f"<dl class='facts'>{''.join(facts)}</dl>"
+                + f"<div class='rule'>{fmt_count(n_matches)} customers match; the one with the "
+                "median predicted CLV is shown.</div></div>"
+            )
+        body = f"<div class='profiles'>{''.join(cards)}</div>"
+    return (
+        "<section class='card wide' id='example-profiles'><h2>Example profiles</h2>"
+        f"{body}</section>"
+    )
+
+
+def _sortable_table(table_id: str, columns: Sequence[tuple[str, str, str]], rows: list[str]) -> str:
+    """columns: (label, sort type text|number, css class)."""
+    head = "".join(
+        f"<th data-sort='{kind}' class='{css}' scope='col'><button type='button'>"
+        f"{escape(label)}</button></th>"
+        for label, kind, css in columns
+    )
+    return (
+        f"<table class='sortable' id='{table_id}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _cell(text: str, value: Any, css: str = "") -> str:
+    raw = "" if _is_missing(value) else str(value)
+    css_attr = f" class='{css}'" if css else ""
+    return f"<td{css_attr} data-value='{escape(raw, quote=True)}'>{text}</td>"
+
+
+def _attributes_list(value: Any) -> list[str]:
+    if _is_missing(value):
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _guardrail_cell(guardrails: dict[str, str] | None, segment: str) -> str:
+    if guardrails is None or segment not in guardrails:
+        return _cell(NOT_AVAILABLE, None)
+    breached = guardrails[segment]
+    if breached:
+        return _cell(f"<span class='fail'>breached: {escape(breached)}</span>", "breached")
+    return _cell("<span class='ok'>ok</span>", "ok")
+
+
+def _render_segments(data: DashboardData) -> str:
+    if data.segments is None:
+        body = _empty(data.missing["segments"])
+    else:
+        using = [s for s in data.segments if _attributes_list(s["clv_attributes_used"])]
+        others = len(data.segments) - len(using)
+        rows = []
+        for s in using:
+            attributes = _attributes_list(s["clv_attributes_used"])
+            changed = s["membership_last_changed_at"]
+            rows.append(
+                f"<tr data-segment='{escape(str(s['segment_name']), quote=True)}'>"
+                + _cell(
+                    f"<span title='{escape(str(s['description'] or ''), quote=True)}'>"
+                    f"{escape(str(s['segment_name']))}</span>",
+                    s["segment_name"],
+                )
+                + _cell(escape(str(s["segment_kind"])), s["segment_kind"])
+                + _cell(fmt_count(s["members"]), s["members"], "num")
+                + _cell(fmt_count(s["emailable_members"]), s["emailable_members"], "num")
+                + _cell(
+                    "".join(f"<span class='pill'>{escape(a)}</span>" for a in attributes),
+                    ", ".join(attributes),
+                )
+                + _cell(fmt_share(s["revenue_share"]), s["revenue_share"], "num")
+                + _cell(_fmt_date(changed), _fmt_date(changed) if changed else None)
+                + _guardrail_cell(data.guardrails, str(s["segment_name"]))
+                + "</tr>"
+            )
+        columns = (
+            ("Segment", "text", ""),
+            ("Kind", "text", ""),
+            ("Members", "number", "num"),
+            ("Emailable", "number", "num"),
+            ("CLV attributes used", "text", ""),
+            ("Revenue share", "number", "num"),
+            ("Last update", "text", ""),
+            ("Email guardrails", "text", ""),
+        )
+        body = (
+            _sortable_table("segments-table", columns, rows)
+            if rows
+            else _empty("No segment uses a CLV attribute yet.")
+        )
+        if others:
+            body += f"<p class='empty'>{fmt_count(others)} other segments use no CLV attribute.</p>"
+    return f"<section class='card wide' id='segments'><h2>Segments using CLV</h2>{body}</section>"
+
+
+def _render_exposures(data: DashboardData) -> str:
+    if data.exposures is None:
+        body = _empty(data.missing["exposures"])
+    elif not data.exposures:
+        body = _empty("The dbt project declares no exposure.")
+    else:
+        rows = []
+        for e in data.exposures:
+            rows.append(
+                f"<tr data-exposure='{escape(e['name'], quote=True)}'>"
+                + _cell(
+                    f"<span title='{escape(e['description'], quote=True)}'>"
+                    f"{escape(e['name'])}</span>",
+                    e["name"],
+                )
+                + _cell(escape(e["type"]), e["type"])
+                + _cell(escape(e["maturity"]), e["maturity"])
+                + _cell(escape(e["owner"]), e["owner"])
+                + _cell(
+                    "".join(
+                        f"<span class='pill'>{escape(a)}</span>" for a in e["clv_attributes_used"]
+                    ),
+                    ", ".join(e["clv_attributes_used"]),
+                )
+                + _cell(escape(", ".join(e["models"])), ", ".join(e["models"]))
+                + "</tr>"
+            )
+        columns = (
+            ("Exposure", "text", ""),
+            ("Type", "text", ""),
+            ("Maturity", "text", ""),
+            ("Owner", "text", ""),
+            ("CLV attributes used", "text", ""),
+            ("Marts read", "text", ""),
+        )
+        body = _sortable_table("exposures-table", columns, rows)
+    return (
+        "<section class='card wide' id='exposures'><h2>Exposures using CLV</h2>"
+        "<p class='empty'>What reads the CLV marts: dashboards, exports and other tools "
+        "declared as dbt exposures.</p>"
+        f"{body}</section>"
+    )
+
+
+def _render_clv_distribution(data: DashboardData) -> str:
+    if "predictions" in data.missing:
+        body = _empty(data.missing["predictions"])
+    elif not data.clv_bins:
+        body = _empty("No customer is scored: see the readiness checks of the model card.")
+    else:
+        window = fmt_count(data.kpis.get("prediction_window_days"))
+        body = histogram(
+            data.clv_bins,
+            title=f"Customers by predicted CLV over the next {window} days",
+            x_format=lambda v: f"{v:,.0f}",
+        ) + (
+            "<p class='empty'>Scored customers by predicted CLV; each bar is a range of the "
+            "1-2-5 series (0 to 10, 10 to 20, 20 to 50, ...), so the long tail stays visible.</p>"
+        )
+    return (
+        "<section class='card' id='clv-distribution'><h2>Predicted CLV distribution</h2>"
+        f"{body}</section>"
+    )
+
+
+def _render_churn(data: DashboardData) -> str:
+    if "predictions" in data.missing:
+        body = _empty(data.missing["predictions"])
+    else:
+        counts = data.churn_counts
+        scored = sum(counts.get(band, 0) for band in ("low", "medium", "high"))
+        bars = []
+        for band, color in (("low", GREEN), ("medium", YELLOW), ("high", RED)):
+            count = counts.get(band, 0)
+            share = count / scored if scored else 0.0
+            bars.append(Bar(band, count, color, f"{fmt_count(count)} ({fmt_share(share)})"))
+        bars.append(Bar("no prediction", counts.get("no prediction", 0), MUTED))
+        body = horizontal_bars(bars, title="Customers by churn risk band") + (
+            "<p class='empty'>Low below 33 %, high above 66 % probability of no order in the "
+            "churn horizon; shares of scored customers.</p>"
+        )
+    return f"<section class='card' id='churn-risk'><h2>Churn risk</h2>{body}</section>"
+
+
+def _render_sizes(data: DashboardData) -> str:
+    if data.segment_sizes is None:
+        body = _empty(data.missing["segments"])
+    elif not data.segment_sizes:
+        body = _empty("No tier or persona segment in segment_summary.")
+    else:
+        customers = data.kpis.get("customers") or 0
+        parts = []
+        for kind in CHART_KINDS:
+            rows = [
+                PairedBar(
+                    label=str(s["segment_name"]),
+                    first=(s["members"] or 0) / customers if customers else 0.0,
+                    second=float(s["revenue_share"] or 0.0),
+                )
+                for s in data.segment_sizes
+                if s["segment_kind"] == kind
+            ]
+            if rows:
+                title = {"clv_tier": "CLV tiers", "aov_tier": "AOV tiers", "persona": "Personas"}
+                parts.append(
+                    f"<div><h3>{title[kind]}</h3>"
+                    + paired_bars(
+                        rows,
+                        title=f"{title[kind]}: share of customers and of revenue",
+                        first_name="share of customers",
+                        second_name="share of revenue",
+                    )
+                    + "</div>"
+                )
+        body = f"<div class='chart-grid'>{''.join(parts)}</div>"
+    return (
+        "<section class='card wide' id='segment-sizes'><h2>Tiers and personas: size and "
+        f"revenue share</h2>{body}</section>"
+    )
+
+
+def _render_backtest(data: DashboardData) -> str:
+    if data.backtest is None:
+        body = _empty(data.missing.get("backtest", "No backtest results: run make backtest."))
+    else:
+        bt = data.backtest
+        model, naive = bt["model"], bt.get("naive", {})
+        charts = []
+        for measure, key, fmt in (
+            ("Orders", "orders", fmt_orders),
+            ("Revenue", "revenue", fmt_money),
+        ):
+            bars = [Bar("actual", float(model[f"actual_{key}_total"]), "#1f2933")]
+            bars.append(Bar("predicted (model)", float(model[f"predicted_{key}_total"]), NEUTRAL))
+            if f"predicted_{key}_total" in naive:
+                bars.append(Bar("predicted (naive)", float(naive[f"predicted_{key}_total"]), MUTED))
+            charts.append(
+                f"<h3>{measure} in the holdout period</h3>"
+                + horizontal_bars(
+                    bars, title=f"Backtest: predicted versus actual {key}", value_format=fmt
+                )
+            )
+        metrics = []
+        for label, key, fmt in (
+            ("Predicted / actual orders", "orders_ratio", lambda v: f"{float(v):.3f}"),
+            ("Predicted / actual revenue", "revenue_ratio", lambda v: f"{float(v):.3f}"),
+            ("MAE orders per customer", "mae_orders", lambda v: f"{float(v):.3f}"),
+            ("Spearman, value", "spearman_value", lambda v: f"{float(v):.3f}"),
+            ("Top-decile share of holdout revenue", "top_decile_revenue_share", fmt_share),
+        ):
+            if key in model:
+                naive_value = fmt(naive[key]) if key in naive else NOT_AVAILABLE
+                metrics.append(
+                    f"<tr><td>{label}</td><td class='num' data-field='backtest_{key}'>"
+                    f"{fmt(model[key])}</td><td class='num'>{naive_value}</td></tr>"
+                )
+        source = escape(f"{bt['label']} ({bt['source']})" if bt["label"] else bt["source"])
+        body = (
+            "".join(charts) + "<table><thead><tr><th>Metric</th><th class='num'>Model</th>"
+            f"<th class='num'>Naive</th></tr></thead><tbody>{''.join(metrics)}</tbody></table>"
+            f"<p class='empty'>Source: {source}; {fmt_count(bt.get('n_customers'))} customers.</p>"
+        )
+    return (
+        "<section class='card' id='backtest'><h2>Backtest: predicted versus actual</h2>"
+        f"{body}</section>"
+    )
+
+
+def render_html(data: DashboardData) -> str:
+    """The whole page as one string (inline CSS, SVG and script; no external resource)."""
+    as_of = _fmt_date(data.kpis.get("as_of_date")) if data.kpis else NOT_AVAILABLE
+    sections = [
+        _render_model_card(data),
+        _render_backtest(data),
+        _render_examples(data),
+        _render_clv_distribution(data),
+        _render_churn(data),
+        _render_sizes(data),
+        _render_segments(data),
+        _render_exposures(data),
+    ]
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"
+        f"<title>CLV dashboard, as of {escape(as_of)}</title><style>{CSS}</style></head><body>"
+        "<header><h1>Customer lifetime value</h1>"
+        f"<p>Predictions as of <strong data-field='page_as_of_date'>{escape(as_of)}</strong>; "
+        "amounts in the reporting currency.</p></header>"
+        f"{_render_kpis(data)}<main>{''.join(sections)}</main>"
+        f"<footer>clv_segments {escape(__version__)}, generated "
+        f"{data.generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {escape(data.database)}."
+        f"</footer><script>{SORT_SCRIPT}</script></body></html>"
+    )
+
+
+@dataclass(frozen=True)
+class DashboardResult:
+    path: Path
+    missing: Mapping[str, str]  # card -> why it is empty
+
+
+def write_dashboard(
+    database: str | Path,
+    out: str | Path = DEFAULT_DASHBOARD_PATH,
+    manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
+    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
+    generated_at: datetime | None = None,
+) -> DashboardResult:
+    """Read the marts and write the dashboard page to ``out``; returns its path and the cards
+    left empty (with why)."""
+    data = load_dashboard_data(database, manifest_path, backtest_path, generated_at)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(render_html(data), encoding="utf-8")
+    tmp.replace(path)
+    return DashboardResult(path=path, missing=dict(data.missing))

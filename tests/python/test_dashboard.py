@@ -1,0 +1,381 @@
+"""The CLV dashboard: seed 002's example-profile rules on a hand-made warehouse, the values of the
+page against the marts of the demo build, and the page in headless Chromium (no console error,
+no network, the cards show the marts' values, sorting works; a screenshot is kept under
+artifacts/test/)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clv_segments.dashboard import write_dashboard
+from headless_chromium import CHROMIUM, HeadlessChromium
+
+from dbt_harness import PROJECT_DIR
+
+AS_OF = date(2026, 11, 20)
+SCREENSHOT = PROJECT_DIR / "artifacts" / "test" / "dashboard.png"
+GENERATED_AT = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+
+
+class _Fields(HTMLParser):
+    """Text of every element with a data-field, per example profile (0 = outside them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[int, dict[str, str]] = {0: {}}
+        self.empty_messages: list[str] = []
+        self._example = 0
+        self._depth_in_example = 0
+        self._open: list[tuple[str | None, list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if "data-example" in attributes:
+            self._example = int(attributes["data-example"])
+            self.fields[self._example] = {}
+            self._depth_in_example = 0
+        if self._example and tag == "div":
+            self._depth_in_example += 1
+        field = attributes.get("data-field")
+        marker = "empty" if "data-empty" in attributes else field
+        if tag not in ("br", "meta", "link", "rect", "circle", "path", "line"):
+            self._open.append((marker, []))
+
+    def handle_endtag(self, tag):
+        if tag in ("br", "meta", "link", "rect", "circle", "path", "line"):
+            return
+        marker, text = self._open.pop()
+        joined = "".join(text).strip()
+        for _, outer in self._open:
+            outer.append(joined)
+        if marker == "empty":
+            self.empty_messages.append(joined)
+        elif marker:
+            self.fields.setdefault(self._example, {})[marker] = joined
+        if self._example and tag == "div":
+            self._depth_in_example -= 1
+            if self._depth_in_example == 0:
+                self._example = 0
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+def _parse(html: str) -> _Fields:
+    parser = _Fields()
+    parser.feed(html)
+    return parser
+
+
+# --- seed 002's example-profile rules, on a warehouse written by hand --------------------------
+
+# (customer_id, valid orders, days since the last order, predicted CLV, prediction_status)
+HAND_MADE_CUSTOMERS = [
+    # Predicted CLVs are set so that a rule wrong by one day or one order picks another example.
+    ("a1", 4, 89, 100.0, "scored"),  # rule 1 (more than 3 orders, d < 90)
+    ("a4", 4, 5, 300.0, "scored"),  # rule 1
+    ("a5", 6, 30, 200.0, "scored"),  # rule 1: the median predicted CLV of a1, a4, a5
+    ("a6", 7, 1, None, "model_not_ready"),  # rule 1 but not scored: not picked while some are
+    ("a7", 5, 2, None, "model_not_ready"),  # idem
+    ("a2", 3, 10, 120.0, "scored"),  # 3 orders is not "more than 3": no rule
+    ("a3", 4, 90, 150.0, "scored"),  # d = 90 is not within the last 90 days: no rule
+    ("b3", 2, 3, 50.0, "scored"),  # rule 2 (2 orders, d < 90)
+    ("b1", 2, 0, 50.0, "scored"),  # rule 2: ties on predicted CLV go to the smaller id
+    ("b2", 2, 90, 999.0, "scored"),  # d = 90: no rule
+    ("c1", 1, 59, 10.0, "scored"),  # rule 3 (1 order, d < 60)
+    ("c2", 1, 60, 5.0, "scored"),  # d = 60: neither within 60 days nor more than 60 days ago
+    ("c3", 1, 61, 20.0, "scored"),  # rule 5 (1 order, d > 60)
+    ("d2", 5, 180, 999.0, "scored"),  # d = 180 is not more than 180 days ago: rule 4 has none
+    ("n1", 0, None, None, "no_valid_order"),
+]
+
+
+@pytest.fixture(scope="module")
+def hand_made_warehouse(tmp_path_factory) -> Path:
+    """A warehouse with only marts.customer_predictions (nothing else built)."""
+    path = tmp_path_factory.mktemp("hand_made") / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            """
+            create table marts.customer_predictions (
+                customer_id varchar, historic_clv decimal(18, 2), predicted_clv decimal(18, 2),
+                total_clv decimal(18, 2), historic_number_of_orders bigint,
+                predicted_number_of_orders double, average_order_value decimal(18, 2),
+                average_days_between_orders double, churn_probability double,
+                churn_risk varchar, expected_date_of_next_order date, probability_alive double,
+                expected_average_order_value decimal(18, 2), first_order_at timestamp,
+                last_order_at timestamp, prediction_status varchar, as_of_date date,
+                prediction_window_days integer
+            )
+            """
+        )
+        for customer_id, orders, days, predicted, status in HAND_MADE_CUSTOMERS:
+            # the last order late in the evening (UTC) of the day d days before the as-of date
+            last = (
+                None
+                if days is None
+                else datetime.combine(AS_OF - timedelta(days=days), datetime.min.time())
+                + timedelta(hours=23, minutes=30)
+            )
+            con.execute(
+                "insert into marts.customer_predictions values "
+                "(?, 40, ?, ?, ?, 1.5, 20, null, 0.5, 'medium', null, 0.9, 21, ?, ?, ?, ?, 365)",
+                [
+                    customer_id,
+                    predicted,
+                    None if predicted is None else 40 + predicted,
+                    orders,
+                    last,
+                    last,
+                    status,
+                    AS_OF,
+                ],
+            )
+    return path
+
+
+@pytest.fixture(scope="module")
+def hand_made_page(hand_made_warehouse, tmp_path_factory) -> _Fields:
+    out = tmp_path_factory.mktemp("hand_made_page") / "index.html"
+    result = write_dashboard(
+        hand_made_warehouse, out, manifest_path=None, backtest_path=None, generated_at=GENERATED_AT
+    )
+    assert set(result.missing) == {"model", "segments", "exposures", "backtest"}
+    return _parse(out.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("example", "customer_id"),
+    [(1, "a5"), (2, "b1"), (3, "c1"), (5, "c3")],
+)
+def test_example_profile_follows_seed_002_rule(hand_made_page, example, customer_id):
+    assert hand_made_page.fields[example]["customer_id"] == customer_id
+
+
+def test_example_profile_without_a_match_says_so(hand_made_page):
+    assert "customer_id" not in hand_made_page.fields[4]
+    assert "No profile matches." in hand_made_page.empty_messages
+
+
+def test_example_profile_shows_the_predicted_fields(hand_made_page):
+    example = hand_made_page.fields[1]  # a5: predicted CLV 200, historic 40, total 240
+    assert example["predicted_clv"] == "200.00"
+    assert example["total_clv"] == "240.00"
+    assert example["historic_number_of_orders"] == "6"
+    assert example["days_since_last_order"] == "30"
+    assert example["churn_probability"] == "50.0 %"
+
+
+def test_missing_marts_leave_their_cards_saying_so(hand_made_page):
+    messages = " ".join(hand_made_page.empty_messages)
+    assert "Segments not built" in messages
+    assert "clv_model_diagnostics not built" in messages
+    assert "run make backtest" in messages
+
+
+# --- the page on the demo build ---------------------------------------------------------------
+
+BACKTEST = {
+    "runs": {
+        "older": {
+            "run_at": "2026-01-01T00:00:00+00:00",
+            "metrics": {"model": {"predicted_orders_total": 1.0}},
+        },
+        "cdnow_day": {
+            "run": "cdnow_day",
+            "dataset": "cdnow",
+            "calibration_end": "1997-09-30",
+            "holdout_end": "1998-06-30",
+            "run_at": "2026-11-20T06:00:00+00:00",
+            "metrics": {
+                "n_customers": 23570,
+                "model": {
+                    "predicted_orders_total": 1234.5,
+                    "actual_orders_total": 1300.0,
+                    "orders_ratio": 0.95,
+                    "predicted_revenue_total": 45678.9,
+                    "actual_revenue_total": 50000.0,
+                    "revenue_ratio": 0.9136,
+                    "mae_orders": 0.61,
+                    "spearman_value": 0.42,
+                    "top_decile_revenue_share": 0.5,
+                },
+                "naive": {"predicted_orders_total": 2000.0, "predicted_revenue_total": 80000.0},
+            },
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo_build, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dashboard")
+    backtest = folder / "backtest_results.json"
+    backtest.write_text(json.dumps(BACKTEST), encoding="utf-8")
+    result = write_dashboard(
+        demo_build.database,
+        folder / "index.html",
+        manifest_path=demo_build.target_dir / "manifest.json",
+        backtest_path=backtest,
+        generated_at=GENERATED_AT,
+    )
+    assert result.missing == {}
+    return result.path
+
+
+@pytest.fixture(scope="module")
+def demo_fields(demo_page) -> _Fields:
+    return _parse(demo_page.read_text(encoding="utf-8"))
+
+
+def test_page_loads_nothing_from_outside(demo_page):
+    html = demo_page.read_text(encoding="utf-8")
+    assert re.findall(r"(?:src|href)\s*=\s*['\"](?!data:|#)", html) == []
+    assert "<script src" not in html and "@import" not in html
+    # the only absolute URL is the SVG namespace, which is a name, not a request
+    assert set(re.findall(r"https?://[^'\" )]+", html)) == {"http://www.w3.org/2000/svg"}
+    assert "default-src 'none'" in html
+
+
+def test_model_card_shows_the_diagnostics(demo_build, demo_fields):
+    row = demo_build.frame(
+        "select * from marts.clv_model_diagnostics where model_name = 'bg_nbd'"
+    ).iloc[0]
+    fields = demo_fields.fields[0]
+    assert fields["history_window_days"] == f"{int(row.history_window_days):,} days"
+    assert fields["prediction_window_days"] == f"{int(row.prediction_window_days):,} days"
+    assert fields["as_of_date"] == "2026-11-20"
+    assert fields["param_r"] == f"{row.param_r:.4g}"
+    assert fields["customers_with_valid_order"] == f"{int(row.customers_with_valid_order):,}"
+    assert fields["is_ready"].startswith("Ready")
+
+
+def test_kpis_are_the_marts_totals(demo_build, demo_fields):
+    customers, scored, predicted_total = demo_build.query(
+        "select count(*), count(*) filter (where prediction_status = 'scored'), "
+        "sum(predicted_clv) from marts.customer_predictions"
+    )[0]
+    fields = demo_fields.fields[0]
+    assert fields["customers"] == f"{customers:,}"
+    assert fields["scored"] == f"{scored:,}"
+    assert fields["predicted_clv_total"] == f"{float(predicted_total):,.2f}"
+
+
+def _scored_matches(orders: str, days: str) -> str:
+    """Scored customers with `orders` valid orders whose days since the last order are `days`."""
+    return f"""
+        select customer_id, predicted_clv
+        from marts.customer_predictions
+        where prediction_status = 'scored'
+          and historic_number_of_orders {orders}
+          and date_diff('day', cast(last_order_at as date), as_of_date) {days}
+        order by predicted_clv, customer_id
+    """
+
+
+@pytest.mark.parametrize(
+    ("example", "orders", "days"),
+    [
+        (1, "> 3", "< 90"),
+        (2, "= 2", "< 90"),
+        (3, "= 1", "< 60"),
+        (4, "> 3", "> 180"),
+        (5, "= 1", "> 60"),
+    ],
+)
+def test_demo_example_profiles_are_the_median_match(demo_build, demo_fields, example, orders, days):
+    matches = demo_build.query(_scored_matches(orders, days))
+    assert matches, f"the demo data has no customer for example profile {example}"
+    customer_id, predicted = matches[(len(matches) - 1) // 2]
+    shown = demo_fields.fields[example]
+    assert shown["customer_id"] == customer_id
+    assert shown["predicted_clv"] == f"{float(predicted):,.2f}"
+
+
+def test_backtest_card_shows_the_latest_run(demo_fields, demo_page):
+    fields = demo_fields.fields[0]
+    assert fields["backtest_orders_ratio"] == "0.950"
+    assert fields["backtest_top_decile_revenue_share"] == "50.0 %"
+    assert "run cdnow_day" in demo_page.read_text(encoding="utf-8")
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_page(demo_page):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} missing: run tests/setup/install_chromium.sh (the test set-up)")
+    with HeadlessChromium(window_size=(1400, 1000)) as browser:
+        page = browser.open(demo_page.as_uri())
+        yield browser, page
+
+
+def _column(page, table: str, index: int) -> list[str]:
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('#{table} tbody tr'))"
+        f".map(row => row.cells[{index}].textContent.trim())"
+    )
+
+
+def test_page_opens_without_console_errors_or_requests(browser_page, demo_page):
+    browser, page = browser_page
+    assert page.evaluate("document.readyState") == "complete"
+    assert page.evaluate("document.querySelectorAll('svg.chart').length") >= 5
+    assert browser.console_errors() == []
+    assert browser.requested_urls() == [demo_page.as_uri()]
+
+
+def test_cards_in_the_browser_show_the_marts(browser_page, demo_build):
+    _, page = browser_page
+    (customers,) = demo_build.query("select count(*) from marts.customer_predictions")[0]
+    shown = page.evaluate("document.querySelector(\"[data-field='customers']\").textContent")
+    assert shown == f"{customers:,}"
+    expected = dict(
+        demo_build.query(
+            "select segment_name, members from marts.segment_summary "
+            "where clv_attributes_used <> ''"
+        )
+    )
+    names = _column(page, "segments-table", 0)
+    members = _column(page, "segments-table", 2)
+    assert dict(zip(names, members, strict=True)) == {k: f"{v:,}" for k, v in expected.items()}
+    exposures = _column(page, "exposures-table", 0)
+    assert exposures == ["Activation exports (email platform)", "CLV dashboard"]
+
+
+def test_clicking_headers_sorts_the_segments(browser_page, demo_build):
+    browser, page = browser_page
+    members = dict(
+        demo_build.query(
+            "select segment_name, members from marts.segment_summary "
+            "where clv_attributes_used <> ''"
+        )
+    )
+    header = "#segments-table th:nth-child(3) button"
+    page.click(header)
+    ascending = [int(v.replace(",", "")) for v in _column(page, "segments-table", 2)]
+    assert ascending == sorted(members.values())
+    assert (
+        page.evaluate(
+            "document.querySelector('#segments-table th:nth-child(3)').getAttribute('aria-sort')"
+        )
+        == "ascending"
+    )
+    page.click(header)
+    descending = [int(v.replace(",", "")) for v in _column(page, "segments-table", 2)]
+    assert descending == sorted(members.values(), reverse=True)
+    page.click("#segments-table th:nth-child(1) button")
+    assert _column(page, "segments-table", 0) == sorted(members)
+    page.screenshot(SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert browser.console_errors() == []

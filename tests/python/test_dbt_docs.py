@@ -1,0 +1,87 @@
+"""dbt docs: `dbt docs generate` works on the demo build, every public mart and each of its
+columns (as built in the warehouse) has a description, and the exposures declare the dashboard
+and the exports with the marts they read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from dbt_harness import run_dbt
+
+DEMO_AS_OF_DATE = "2026-11-20"  # the demo build's (conftest.py)
+
+
+@pytest.fixture(scope="module")
+def docs(demo_build, demo_raw, tmp_path_factory):
+    """dbt docs generate on a copy of the demo warehouse; returns (manifest, catalog, target)."""
+    workdir = tmp_path_factory.mktemp("docs")
+    database = workdir / "warehouse.duckdb"
+    shutil.copyfile(demo_build.database, database)
+    result = run_dbt(
+        ["docs", "generate"],
+        workdir,
+        {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE},
+        database=database,
+    )
+    manifest = json.loads((result.target_dir / "manifest.json").read_text())
+    catalog = json.loads((result.target_dir / "catalog.json").read_text())
+    return manifest, catalog, result.target_dir
+
+
+def _marts(manifest: dict) -> dict[str, dict]:
+    return {
+        node_id: node
+        for node_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith("models/marts/")
+    }
+
+
+def test_docs_site_is_written(docs):
+    _, catalog, target = docs
+    assert (target / "index.html").stat().st_size > 0
+    assert catalog["errors"] is None
+
+
+def test_every_mart_is_described(docs):
+    manifest, _, _ = docs
+    marts = _marts(manifest)
+    assert "model.clv_segments.customer_predictions" in marts
+    undescribed = sorted(node["name"] for node in marts.values() if not node["description"].strip())
+    assert undescribed == []
+
+
+def test_every_built_mart_column_is_described(docs):
+    manifest, catalog, _ = docs
+    missing = []
+    for node_id, node in _marts(manifest).items():
+        built = catalog["nodes"].get(node_id)
+        assert built is not None, f"{node['name']} is not in the warehouse catalog"
+        described = {
+            name.lower()
+            for name, column in node["columns"].items()
+            if column["description"].strip()
+        }
+        missing += [
+            f"{node['name']}.{column}"
+            for column in built["columns"]
+            if column.lower() not in described
+        ]
+    assert not missing, "columns without a description: " + ", ".join(sorted(missing))
+
+
+def test_exposures_declare_the_dashboard_and_the_exports(docs):
+    manifest, _, _ = docs
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) >= {"clv_dashboard", "activation_exports"}
+    dashboard = {n.split(".")[-1] for n in exposures["clv_dashboard"]["depends_on"]["nodes"]}
+    exports = {n.split(".")[-1] for n in exposures["activation_exports"]["depends_on"]["nodes"]}
+    assert {"customer_predictions", "clv_model_diagnostics", "segment_summary"} <= dashboard
+    assert {"customer_predictions", "customer_segments", "segment_email_health"} <= exports
+    assert exposures["clv_dashboard"]["type"] == "dashboard"
+    for exposure in exposures.values():
+        assert exposure["description"].strip() and exposure["owner"]["name"]
+        assert exposure["config"]["meta"]["clv_attributes_used"]
