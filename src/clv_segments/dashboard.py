@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from clv_segments import __version__
-from clv_segments.marts_reader import connect_read_only, relation_exists
+from clv_segments.warehouse import connect_read_only, relation_exists
 from clv_segments.svg_charts import (
     GREEN,
     MUTED,

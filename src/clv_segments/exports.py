@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from clv_segments.marts_reader import connect_read_only, relation_exists
+from clv_segments.warehouse import connect_read_only, relation_exists
 
 __all__ = [
     "DEFAULT_EXPORT_DIR",

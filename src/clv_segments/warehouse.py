@@ -1,4 +1,9 @@
-"""Where the marts are: a summary of the public tables in the embedded DuckDB warehouse."""
+"""The embedded DuckDB warehouse, read-only: where it is, which marts it holds.
+
+Consumers (the dashboard, the exports, the orchestrator, `clv-segments where`) open the file
+read-only and check which marts exist first, so a mart that is not built yet is reported by name
+(e.g. "segments not built") instead of a SQL error.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,26 @@ def default_database() -> Path:
     return Path(os.environ.get("CLV_DUCKDB_PATH", DEFAULT_DATABASE))
 
 
+def connect_read_only(database: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse file; FileNotFoundError when it does not exist."""
+    path = Path(database)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"warehouse file {path} not found: build the project first (make build, or dbt build "
+            "with CLV_DUCKDB_PATH pointing at it)"
+        )
+    return duckdb.connect(str(path), read_only=True)
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """True when ``schema.name`` is a table or view of the warehouse."""
+    (count,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return count > 0
+
+
 @dataclass(frozen=True)
 class MartTable:
     name: str
@@ -26,9 +51,7 @@ class MartTable:
 
 def list_marts(database: Path) -> list[MartTable]:
     """The tables of the marts schema with their row and column counts."""
-    if not database.exists():
-        raise FileNotFoundError(f"{database} does not exist: run `make demo` (or dbt build) first")
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect_read_only(database) as con:
         names = [
             row[0]
             for row in con.execute(
