@@ -35,7 +35,6 @@ from typing import Any
 import duckdb
 
 from clv_segments import __version__
-from clv_segments.warehouse import connect_read_only, relation_exists
 from clv_segments.svg_charts import (
     GREEN,
     MUTED,
@@ -51,6 +50,7 @@ from clv_segments.svg_charts import (
     paired_bars,
     timeline,
 )
+from clv_segments.warehouse import connect_read_only, relation_exists
 
 __all__ = [
     "DEFAULT_BACKTEST_PATH",
