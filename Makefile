@@ -9,7 +9,8 @@ DATA        ?= demo                   # demo (synthetic) | cdnow (real CDNOW tra
 CUSTOMERS   ?= 50000                  # demo data size
 AS_OF_DATE  ?=                        # empty = today; CDNOW uses its holdout end
 RAW         ?= data/raw
-export CLV_DUCKDB_PATH ?= data/clv_segments.duckdb
+# one warehouse file per data set: segment history (snapshots) only moves forward in time
+export CLV_DUCKDB_PATH ?= data/clv_segments$(if $(filter cdnow,$(strip $(DATA))),_cdnow,).duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
 comma := ,

@@ -23,7 +23,6 @@ def model(dbt, session):
     }
     settings = ClvSettings.from_config(config.get)
     cells = to_pandas(dbt.ref("int_customers_aggregated_to_cells"))
-    customers = to_pandas(dbt.ref("int_customers_summarized_to_rft"))
-    repeat_customers = customers.loc[customers["frequency"] > 0, ["frequency", "monetary_value"]]
+    repeat_customers = to_pandas(dbt.ref("int_customers_filtered_to_repeat_spend"))
     readiness = to_pandas(dbt.ref("int_clv_readiness_checked"))
     return fit_clv(cells, repeat_customers, readiness, settings)

@@ -405,7 +405,7 @@
     {%- set known_types = run_query('select event_type from ' ~ event_types_relation).columns[0].values() | list if check_types else [] -%}
     {%- for segment in compiled.segments -%}
         {%- for list_id in segment.lists if check_lists and list_id not in known_lists -%}
-            {%- do errors.append(segment.label ~ ": unknown list '" ~ list_id ~ "': no row of the raw list_memberships has that list_id (lists: " ~ known_lists | unique | sort | join(', ') ~ ")") -%}
+            {%- do errors.append(segment.label ~ ": unknown list '" ~ list_id ~ "': no list membership has that list_id (lists in the data: " ~ known_lists | unique | sort | join(', ') ~ ")") -%}
         {%- endfor -%}
         {%- for event_type in segment.event_types if check_types and event_type != 'engagement' and event_type not in known_types -%}
             {%- do errors.append(segment.label ~ ": unknown event type '" ~ event_type ~ "' (allowed: engagement, " ~ known_types | sort | join(', ') ~ ")") -%}

@@ -45,7 +45,7 @@ class ClvSettings:
     prediction_days: float = 365
     churn_horizon_days: float = 90
     time_unit: str = "day"
-    fit_sample_size: int | None = 250_000
+    fit_sample_size: int | None = 100_000
     seed: int = 42
     penalizers: Sequence[float] = field(default=(0.0, 0.001, 0.01, 0.1))
     monthly_discount_rate: float = 0.0

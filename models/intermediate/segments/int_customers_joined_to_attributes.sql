@@ -49,7 +49,7 @@ engagement as (
         recent_product_interest_events,
         recent_email_clicks,
         engagements_within_dead_weight_days,
-        last_engaged_at
+        last_engaged_date
     from {{ ref('int_events_aggregated_to_customers') }}
 ),
 
@@ -91,13 +91,14 @@ rfm as (
 -- high value = average order value above var high_value_aov; auto = the account-wide average
 -- order value (all valid orders up to the as-of date)
 high_value as (
+    {%- if high_value_aov == 'auto' %}
     select
-        {% if high_value_aov == 'auto' -%}
         cast(sum(historic_clv) / nullif(sum(historic_number_of_orders), 0) as {{ type_money() }})
-        {%- else -%}
-        cast({{ high_value_aov }} as {{ type_money() }})
-        {%- endif %} as high_value_aov_threshold
+            as high_value_aov_threshold
     from history
+    {%- else %}
+    select cast({{ high_value_aov }} as {{ type_money() }}) as high_value_aov_threshold
+    {%- endif %}
 ),
 
 final as (
@@ -126,7 +127,7 @@ final as (
         coalesce(engagement.recent_product_interest_events, 0) as recent_product_interest_events,
         coalesce(engagement.recent_email_clicks, 0) as recent_email_clicks,
         coalesce(engagement.engagements_within_dead_weight_days, 0) as engagements_within_dead_weight_days,
-        {{ days_ago('engagement.last_engaged_at') }} as days_since_last_engagement,
+        {{ days_ago('engagement.last_engaged_date') }} as days_since_last_engagement,
         predictions.predicted_clv,
         predictions.total_clv,
         predictions.predicted_number_of_orders,

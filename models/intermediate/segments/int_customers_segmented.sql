@@ -19,13 +19,14 @@ list_memberships as (
     where is_current_member
 ),
 
-events as (
+event_days as (
     select
         customer_id,
+        occurred_date,
         event_type,
-        occurred_at,
-        is_machine_open
-    from {{ ref('stg_shop__events') }}
+        n_events,
+        n_machine_opens
+    from {{ ref('int_events_aggregated_to_customer_days') }}
 ),
 
 event_types as (
@@ -55,23 +56,19 @@ list_memberships_current as (
 ),
 
 -- machine opens (Apple Mail Privacy Protection) count only with var count_machine_opens
-events_classified as (
+event_days_counted as (
     select
-        events.customer_id,
-        events.event_type,
-        event_types.is_engagement
-            {% if not var('count_machine_opens') -%}
-            and not (events.event_type = 'email_opened' and coalesce(events.is_machine_open, false))
-            {%- endif %} as is_engagement,
+        event_days.customer_id,
+        event_days.event_type,
+        event_types.is_engagement,
+        {{ days_ago('event_days.occurred_date') }} as days_ago,
+        event_days.n_events
         {%- if not var('count_machine_opens') %}
-        coalesce(events.is_machine_open, false) and events.event_type = 'email_opened' as is_excluded_machine_open,
-        {%- else %}
-        false as is_excluded_machine_open,
-        {%- endif %}
-        {{ days_ago('events.occurred_at') }} as days_ago
-    from events
+            - case when event_days.event_type = 'email_opened' then event_days.n_machine_opens else 0 end
+        {%- endif %} as n_counted_events
+    from event_days
     inner join event_types
-        on events.event_type = event_types.event_type
+        on event_days.event_type = event_types.event_type
 ),
 
 event_counts as (
@@ -79,13 +76,12 @@ event_counts as (
         customer_id
         {%- for spec in compiled.event_counts %},
         sum(case
-            when not is_excluded_machine_open
-                and ({{ segment_event_type_filter(spec.filters) }})
+            when ({{ segment_event_type_filter(spec.filters) }})
                 and {{ segment_window_filter('days_ago', spec) }}
-                then 1 else 0
+                then n_counted_events else 0
         end) as event_count_{{ loop.index }}
         {%- endfor %}
-    from events_classified
+    from event_days_counted
     where days_ago >= 0
     group by 1
 ),

@@ -50,9 +50,9 @@ earlier_other_groups as (
 final as (
     select
         scores.customer_id,
-        scores.recency_score,
-        scores.frequency_score,
-        scores.monetary_score,
+        cast(scores.recency_score as {{ dbt.type_int() }}) as recency_score,
+        cast(scores.frequency_score as {{ dbt.type_int() }}) as frequency_score,
+        cast(scores.monetary_score as {{ dbt.type_int() }}) as monetary_score,
         scores.rfm_score,
         scores.rfm_group,
         earlier_other_groups.rfm_group as previous_rfm_group,
