@@ -1,0 +1,79 @@
+"""Each generic test of macros/generic_tests and the reconciliation test can fail: on a corrupted
+copy of the demo warehouse, the test guarding each broken invariant reports it."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+
+from conftest import DEMO_AS_OF_DATE
+
+from dbt_harness import run_dbt
+
+CORRUPTIONS = [
+    # (SQL that breaks one invariant, the test name prefix that must fail)
+    (
+        "update marts.customer_predictions set churn_probability = 1.5 "
+        "where customer_id = (select min(customer_id) from marts.customer_predictions "
+        "where prediction_status = 'scored')",
+        "expect_column_values_to_be_between_customer_predictions_churn_probability",
+    ),
+    (
+        "update marts.customer_predictions set total_clv = total_clv + 5 "
+        "where customer_id = (select max(customer_id) from marts.customer_predictions "
+        "where prediction_status = 'scored')",
+        "expect_column_pair_values_to_be_equal_customer_predictions_total_clv",
+    ),
+    (
+        "insert into marts.clv_model_parameters select * from marts.clv_model_parameters limit 1",
+        "expect_compound_columns_to_be_unique_clv_model_parameters",
+    ),
+    (
+        "update marts.customer_tiers set clv_tier = 'low' where customer_id = "
+        "(select min(customer_id) from marts.customer_tiers where clv_tier = 'premium')",
+        "expect_tier_consistent_with_seed_customer_tiers_clv_tier",
+    ),
+    (
+        "delete from marts.customer_segments where customer_id = "
+        "(select min(customer_id) from marts.customer_segments where segment_name = 'brand_fans')"
+        " and segment_name = 'brand_fans'",
+        "expect_segment_sizes_to_match_memberships_segment_summary",
+    ),
+    (
+        "update marts.raw_row_reconciliation set accounted_rows = accounted_rows - 1 "
+        "where source_table = 'orders'",
+        "assert_raw_rows_reconcile",
+    ),
+]
+
+
+def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tmp_path):
+    database = tmp_path / "corrupted.duckdb"
+    shutil.copy(demo_build.database, database)
+    with duckdb.connect(str(database)) as con:
+        for statement, _ in CORRUPTIONS:
+            con.execute(statement)
+    result = run_dbt(
+        ["test", "--select", "customer_predictions", "clv_model_parameters", "customer_tiers",
+         "segment_summary", "assert_raw_rows_reconcile"],
+        tmp_path,
+        {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE},
+        database=database,
+        check=False,
+    )  # fmt: skip
+    failed = {r["unique_id"].split(".")[2] for r in result.run_results() if r["status"] == "fail"}
+    for _, test_prefix in CORRUPTIONS:
+        assert any(name.startswith(test_prefix) for name in failed), (
+            f"no failing test starts with {test_prefix}; failed: {sorted(failed)}"
+        )
+
+
+def test_the_same_tests_pass_on_the_intact_warehouse(demo_build):
+    passed = {
+        r["unique_id"].split(".")[2]
+        for r in demo_build.run_results()
+        if r["unique_id"].startswith("test.") and r["status"] == "pass"
+    }
+    for _, test_prefix in CORRUPTIONS:
+        assert any(name.startswith(test_prefix) for name in passed), test_prefix
