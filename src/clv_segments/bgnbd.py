@@ -29,7 +29,7 @@ import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -141,15 +141,6 @@ class BgNbdFit:
     def retried(self) -> bool:
         """True when at least one attempt failed before this fit."""
         return len(self.attempts) > 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat dict for a diagnostics row: parameters, ``se_<param>``, counts, attempts."""
-        row = asdict(self)
-        row.pop("standard_errors")
-        row["attempts"] = [asdict(attempt) for attempt in self.attempts]
-        for name in PARAM_NAMES:
-            row[f"se_{name}"] = self.standard_errors[name]
-        return row
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -99,16 +99,6 @@ class GammaGammaFit:
     def retried(self) -> bool:
         """True when at least one attempt failed before this fit."""
         return len(self.attempts) > 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat dict for a diagnostics row: parameters, ``se_<param>``, counts, attempts."""
-        row = asdict(self)
-        row.pop("standard_errors")
-        row["attempts"] = [asdict(attempt) for attempt in self.attempts]
-        for name in PARAM_NAMES:
-            row[f"se_{name}"] = self.standard_errors[name]
-        row["population_mean_order_value"] = self.population_mean_order_value
-        return row
 
 
 def _params(fit: GammaGammaFit | Mapping[str, float]) -> tuple[float, float, float]:

@@ -10,6 +10,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dbt_harness import DbtResult, run_dbt  # noqa: E402
 
+# DESIGN.md "Personas", in the table's order (the primary_persona order)
+PERSONAS = [
+    "biggest_fans",
+    "brand_fans",
+    "potential_fans",
+    "potential_brand_lovers",
+    "former_biggest_fans",
+    "former_brand_fans",
+    "fleeting_fans",
+    "drive_by_customers",
+    "espresso",
+    "potentially_interested_buyers",
+    "in_betweens",
+    "skeptics",
+    "false_starts",
+    "dead_weight",
+]
 DEMO_CUSTOMERS = 20_000
 DEMO_AS_OF_DATE = "2026-11-20"
 

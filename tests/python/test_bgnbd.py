@@ -267,7 +267,7 @@ def test_failed_fit_is_retried_with_penalizer(monkeypatch, cdnow_cells, cdnow_fi
     assert fit.attempts[1].converged and fit.attempts[1].error is None
     for name in PARAMS:  # a real (slightly shrunk) estimate, not zeros
         assert getattr(fit, name) == pytest.approx(getattr(cdnow_fit, name), rel=0.5)
-    assert fit.to_dict()["attempts"][0]["error"] == first.error
+    assert fit.attempts[0].error == first.error
 
 
 def test_invalid_cells_are_named(cdnow_cells) -> None:

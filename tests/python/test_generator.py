@@ -16,6 +16,7 @@ import pytest
 from clv_segments import cli
 from clv_segments.generator import FX_RATES, TRUE_GAMMA_GAMMA, generate
 from clv_segments.rawfiles import EVENT_TYPES, RAW_TABLES, arrow_schema, write_table
+from conftest import PERSONAS
 
 AS_OF = date(2026, 11, 23)
 N_PERSONAS = 20_000
@@ -145,23 +146,6 @@ select
     (select aov from account) as account_aov
 from c
 """
-
-PERSONAS = (
-    "biggest_fans",
-    "brand_fans",
-    "potential_fans",
-    "potential_brand_lovers",
-    "former_biggest_fans",
-    "former_brand_fans",
-    "fleeting_fans",
-    "drive_by_customers",
-    "espresso",
-    "potentially_interested_buyers",
-    "in_betweens",
-    "skeptics",
-    "false_starts",
-    "dead_weight",
-)
 
 
 def _sql(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import PERSONAS
+
 from dbt_harness import PROJECT_DIR
 
 AS_OF = pd.Timestamp("2026-11-20")
@@ -23,22 +25,6 @@ RECENT, LAPSED, FREQUENT_ORDERS, FREQUENT_ENGAGEMENTS = 120, 395, 3, 3
 DRIVE_BY_MIN, ESPRESSO, DEAD_WEIGHT = 180, 30, 180
 WINBACK = {"fleeting_fans": 0.5, "drive_by_customers": 0.25, "false_starts": 0.1}
 WINBACK_MIN, WINBACK_SEED = 1000, "clv_segments"
-PERSONAS = [
-    "biggest_fans",
-    "brand_fans",
-    "potential_fans",
-    "potential_brand_lovers",
-    "former_biggest_fans",
-    "former_brand_fans",
-    "fleeting_fans",
-    "drive_by_customers",
-    "espresso",
-    "potentially_interested_buyers",
-    "in_betweens",
-    "skeptics",
-    "false_starts",
-    "dead_weight",
-]
 
 
 def default_catalog() -> list[dict]:
