@@ -18,6 +18,7 @@
         'frequent_engagements': 1, 'drive_by_min_days': 0, 'recent_engagement_days': 1,
         'prior_engagement_days': 1, 'espresso_days': 1, 'dead_weight_days': 1,
         'health_window_days': 1, 'winback_min_members': 0, 'incremental_lookback_days': 0,
+        'breaker_min_valid_orders': 0, 'breaker_segment_churn_min_members': 1, 'backfill_step_days': 1,
     } -%}
     {%- for name, minimum in whole_numbers.items() -%}
         {%- set value = var(name, none) -%}
@@ -34,6 +35,8 @@
         'guardrail_min_open_rate': [0, 1], 'guardrail_max_unsubscribe_rate': [0, 1],
         'guardrail_max_spam_rate': [0, 1], 'clv_monthly_discount_rate': [0, 1],
         'max_order_amount': [0.01, 1e15],
+        'breaker_max_rejected_share': [0, 1], 'breaker_max_drop_share': [0, 1],
+        'breaker_max_segment_churn': [0, 1e6],
     } -%}
     {%- for name, bounds in bounded.items() -%}
         {%- set value = var(name, none) -%}
@@ -46,7 +49,8 @@
 
     {#- booleans -#}
     {%- for name in ['include_pos_orders', 'include_subscription_orders', 'include_zero_value_orders',
-                     'count_machine_opens', 'normalize_id_case', 'register_raw_files'] -%}
+                     'count_machine_opens', 'normalize_id_case', 'register_raw_files',
+                     'breaker_readiness_lost'] -%}
         {%- set value = var(name, none) -%}
         {%- if value is not boolean -%}
             {%- do errors.append("var " ~ name ~ " = " ~ value ~ " is not a boolean (allowed: true or false)") -%}
@@ -57,6 +61,7 @@
     {%- set choices = {
         'clv_time_unit': ['day', 'week'],
         'clv_tier_basis': ['total', 'historic', 'predicted'],
+        'run_kind': ['run', 'backfill'],
     } -%}
     {%- for name, allowed in choices.items() -%}
         {%- set value = var(name, none) -%}
@@ -89,6 +94,21 @@
         or not clv_is_number(rfm_days[0]) or not clv_is_number(rfm_days[1])
         or (rfm_days[0] | int) < 1 or (rfm_days[0] | int) >= (rfm_days[1] | int) -%}
         {%- do errors.append("var rfm_recency_days = " ~ rfm_days ~ " is not allowed (allowed: two increasing whole numbers of days, e.g. [180, 365])") -%}
+    {%- endif -%}
+
+    {%- set window = var('backfill_window_days', none) -%}
+    {%- if window is not none and (window is boolean or not modules.re.match('^[0-9]+$', window | string | trim) or (window | int) < 1) -%}
+        {%- do errors.append("var backfill_window_days = " ~ window ~ " is not allowed (allowed: null for health_window_days, or a whole number of days >= 1)") -%}
+    {%- endif -%}
+
+    {%- set accepted = var('accept_breakers', none) -%}
+    {%- set breaker_checks = ['rejected_share', 'drop', 'min_valid_orders', 'readiness_lost', 'segment_churn'] -%}
+    {%- if accepted is string or accepted is not iterable -%}
+        {%- do errors.append("var accept_breakers = " ~ accepted ~ " is not allowed (allowed: a list of 'check' or 'check:subject', checks " ~ breaker_checks | join(', ') ~ ")") -%}
+    {%- else -%}
+        {%- for value in accepted if (value | string).split(':')[0] not in breaker_checks -%}
+            {%- do errors.append("var accept_breakers names '" ~ value ~ "', not a circuit breaker (allowed checks: " ~ breaker_checks | join(', ') ~ ", optionally ':subject')") -%}
+        {%- endfor -%}
     {%- endif -%}
 
     {#- relations between vars (only when both sides are valid numbers) -#}

@@ -407,7 +407,131 @@ def _run_validate(args: argparse.Namespace) -> int:
     return 0 if report.success else 1
 
 
+# --- run and backfill: write, audit, publish -------------------------------------------------
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="the published warehouse file (default: $CLV_DUCKDB_PATH or data/clv_segments.duckdb)",
+    )
+    parser.add_argument("--vars", default=None, help="dbt vars, YAML: '{as_of_date: 2026-11-20}'")
+    parser.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="CHECK[:SUBJECT]",
+        help="publish despite this circuit breaker's breach (repeatable; recorded in "
+        "history.run_log), e.g. drop:clean_rows:events or segment_churn",
+    )
+    parser.add_argument("--project-dir", default=".", help="the dbt project")
+    parser.add_argument("--target-path", default=None, help="dbt target folder (<project>/target)")
+    parser.add_argument(
+        "--artifacts", default="artifacts", help="folder of the dashboard, exports and Data Docs"
+    )
+    parser.add_argument(
+        "--no-activation",
+        action="store_true",
+        help="publish only: no dashboard and no exports after the publish",
+    )
+
+
+def _add_run(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="the main job: build a candidate, audit it, publish it atomically, then activate",
+        description=(
+            "Write, audit, publish. Build the whole dbt project into a candidate warehouse that "
+            "readers never see, audit it (every dbt test of severity error, the Great "
+            "Expectations suite, the circuit breakers of marts.circuit_breakers) and, only if "
+            "everything passes, publish it with one atomic rename over the warehouse file; then "
+            "write the dashboard and the exports from what was published. A failed audit changes "
+            "nothing that was published and prints each failed check with its figure, threshold, "
+            "var and where to look. Exit codes: 0 published, 1 audit failed, 2 configuration "
+            "error (nothing built), 3 another run holds the warehouse."
+        ),
+    )
+    _add_run_options(parser)
+    parser.set_defaults(run=_run_run, backfill=False)
+
+
+def _add_backfill(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "backfill",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="write segment and RFM history for past as-of dates, then run and publish",
+        description=(
+            "Build the segment membership and RFM history for past as-of dates from the raw "
+            "data, every backfill_step_days (7) over backfill_window_days before as_of_date "
+            "(default: health_window_days, 90), oldest first, then run as `clv-segments run` "
+            "does for as_of_date itself, and publish all of it at once if the audit passes. "
+            "After it, the email guardrails and 'membership last changed' work from day one."
+        ),
+    )
+    _add_run_options(parser)
+    parser.set_defaults(run=_run_run, backfill=True)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clv_segments.mart_expectations import parse_vars_option
+    from clv_segments.preflight import ConfigurationError
+    from clv_segments.runs import (
+        EXIT_CONFIGURATION,
+        EXIT_LOCKED,
+        RunOptions,
+        WarehouseLocked,
+        format_outcome,
+        run_pipeline,
+    )
+    from clv_segments.warehouse import default_database
+
+    command = "backfill" if args.backfill else "run"
+    artifacts = Path(args.artifacts)
+    options = RunOptions(
+        database=Path(args.database) if args.database else default_database(),
+        project_dir=Path(args.project_dir),
+        dbt_vars=parse_vars_option(args.vars),
+        accept=args.accept,
+        target_path=Path(args.target_path) if args.target_path else None,
+        data_docs_dir=artifacts / "data_docs",
+    )
+    try:
+        outcome = run_pipeline(options, _progress, backfill=args.backfill)
+    except ConfigurationError as exc:
+        print(f"clv-segments {command}: configuration error, nothing was built:", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"  - {line}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except WarehouseLocked as exc:
+        print(f"clv-segments {command}: refused: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    print(format_outcome(outcome))
+    if outcome.published and not args.no_activation:
+        _activate(options, artifacts)
+    return outcome.exit_code
+
+
+def _activate(options, artifacts) -> None:
+    """Dashboard and exports, from the published warehouse only."""
+    from clv_segments.dashboard import write_dashboard
+    from clv_segments.exports import export_activation
+
+    target = options.target_path or options.project_dir / "target"
+    dashboard = write_dashboard(
+        options.database, artifacts / "dashboard" / "index.html", target / "manifest.json"
+    )
+    print(f"dashboard          {dashboard.path}")
+    result = export_activation(options.database, artifacts / "exports", progress=_progress)
+    print(f"exports            {result.out_dir} ({len(result.segments)} segments)")
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run,
+    _add_backfill,
     _add_generate,
     _add_load_cdnow,
     _add_where,

@@ -1,5 +1,5 @@
 -- One row per customer with a valid order: Klaviyo's RFM report (DESIGN.md "RFM groups"): the
--- scores, the RFM string and group, and from the RFM history (snapshot rfm_group_snapshot) the
+-- scores, the RFM string and group, and from the RFM history (history.rfm_group_history) the
 -- previous different group and when the customer entered the current one.
 with
 
@@ -16,35 +16,38 @@ scores as (
 
 rfm_history as (
     select
+        as_of_date,
+        customer_id,
+        rfm_group
+    from {{ ref('rfm_group_history') }}
+),
+
+-- the change log holds a row only when the group changes: the latest row is the current group,
+-- the one before it the previous different group
+stints_back as (
+    select
         customer_id,
         rfm_group,
-        dbt_valid_from,
-        dbt_valid_to
-    from {{ ref('rfm_group_snapshot') }}
+        as_of_date,
+        row_number() over (partition by customer_id order by as_of_date desc) as stints_back
+    from rfm_history
 ),
 
 current_stints as (
     select
         customer_id,
         rfm_group,
-        dbt_valid_from as entered_at
-    from rfm_history
-    where dbt_valid_to is null
+        as_of_date as entered_on
+    from stints_back
+    where stints_back = 1
 ),
 
 earlier_other_groups as (
     select
-        rfm_history.customer_id,
-        rfm_history.rfm_group,
-        row_number() over (
-            partition by rfm_history.customer_id
-            order by rfm_history.dbt_valid_from desc
-        ) as stints_back
-    from rfm_history
-    inner join scores
-        on rfm_history.customer_id = scores.customer_id
-    where rfm_history.dbt_valid_to is not null
-        and rfm_history.rfm_group <> scores.rfm_group
+        customer_id,
+        rfm_group
+    from stints_back
+    where stints_back = 2
 ),
 
 final as (
@@ -56,7 +59,7 @@ final as (
         scores.rfm_score,
         scores.rfm_group,
         earlier_other_groups.rfm_group as previous_rfm_group,
-        current_stints.entered_at as rfm_group_changed_at,
+        cast(current_stints.entered_on as {{ api.Column.translate_type('timestamp') }}) as rfm_group_changed_at,
         {{ as_of_date() }} as as_of_date
     from scores
     left join current_stints
@@ -64,7 +67,7 @@ final as (
         and scores.rfm_group = current_stints.rfm_group
     left join earlier_other_groups
         on scores.customer_id = earlier_other_groups.customer_id
-        and earlier_other_groups.stints_back = 1
+        and current_stints.customer_id is not null
 )
 
 select * from final

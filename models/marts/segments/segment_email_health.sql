@@ -3,9 +3,11 @@
 -- guardrail_min_open_rate (10 %), unsubscribe rate < guardrail_max_unsubscribe_rate (3 %), spam
 -- complaint rate < guardrail_max_spam_rate (0.08 %).
 -- A delivery counts for a segment when the customer was in the segment on the delivery's date,
--- by the membership history (segment_membership_snapshot): a false start emailed after falling
--- silent counts for false_starts, not their earlier opens. Until history covers the window (the
--- first run records everyone as entering on its as-of date), fewer deliveries count.
+-- by the membership history (history.segment_membership_history): a false start emailed after
+-- falling silent counts for false_starts, not their earlier opens. The guardrails are checked only
+-- when that history covers the whole window (its first as-of date on or before the window's first
+-- day); until then guardrail_status is 'no_history_yet', never 'ok' (`clv-segments backfill`
+-- writes the history of past as-of dates).
 -- Opens, unsubscribes and complaints are reactions to a counted delivery (same customer and
 -- campaign), once each; machine opens count only with var count_machine_opens.
 {%- set winback_segments = winback_sample_shares().keys() | list %}
@@ -23,9 +25,19 @@ stints as (
     select
         segment_name,
         customer_id,
-        dbt_valid_from,
-        dbt_valid_to
-    from {{ ref('segment_membership_snapshot') }}
+        valid_from,
+        valid_to
+    from {{ ref('int_segment_memberships_historized') }}
+),
+
+history_coverage as (
+    select
+        min(as_of_date) as history_starts_on,
+        coalesce(
+            min(as_of_date) <= {{ dbt.dateadd('day', 1 - (var('health_window_days') | int), as_of_date()) }},
+            false
+        ) as is_window_covered
+    from {{ ref('segment_membership_history') }}
 ),
 
 events as (
@@ -78,8 +90,8 @@ segment_deliveries as (
     from deliveries
     inner join stints
         on deliveries.customer_id = stints.customer_id
-        and deliveries.delivered_at >= stints.dbt_valid_from
-        and (stints.dbt_valid_to is null or deliveries.delivered_at < stints.dbt_valid_to)
+        and cast(deliveries.delivered_at as date) >= stints.valid_from
+        and (stints.valid_to is null or cast(deliveries.delivered_at as date) < stints.valid_to)
 ),
 
 segment_email_stats as (
@@ -150,11 +162,24 @@ final as (
         cast(open_rate as {{ type_double() }}) as open_rate,
         cast(unsubscribe_rate as {{ type_double() }}) as unsubscribe_rate,
         cast(spam_rate as {{ type_double() }}) as spam_rate,
-        is_open_rate_breach or is_unsubscribe_rate_breach or is_spam_rate_breach as is_breach,
-        -- e.g. 'open_rate, spam_rate'; empty when no guardrail is breached
-        replace(breached_guardrails_spaced, ' ', ', ') as breached_guardrails,
+        case
+            when is_window_covered
+                then is_open_rate_breach or is_unsubscribe_rate_breach or is_spam_rate_breach
+        end as is_breach,
+        case
+            when not is_window_covered then 'no_history_yet'
+            when is_open_rate_breach or is_unsubscribe_rate_breach or is_spam_rate_breach then 'breach'
+            else 'ok'
+        end as guardrail_status,
+        history_starts_on,
+        -- e.g. 'open_rate, spam_rate'; empty when no guardrail is breached or none is checked
+        case
+            when is_window_covered then replace(breached_guardrails_spaced, ' ', ', ')
+            else ''
+        end as breached_guardrails,
         {{ as_of_date() }} as as_of_date
     from labelled
+    cross join history_coverage
 )
 
 select * from final

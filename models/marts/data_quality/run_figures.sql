@@ -1,0 +1,102 @@
+-- One row per figure and subject of this build: the numbers the circuit breakers compare with the
+-- last published run (raw, clean and rejected rows per raw table; valid orders, customers with a
+-- valid order, total historic CLV; whether the CLV model is ready; members, entries and exits per
+-- segment). Subject 'all' for figures of the whole shop. history.run_figures_history keeps them
+-- per published as-of date.
+with
+
+reconciliation as (
+    select
+        source_table,
+        clean_rows,
+        rejected_rows,
+        accounted_rows
+    from {{ ref('raw_row_reconciliation') }}
+),
+
+orders as (
+    select count(*) as valid_orders
+    from {{ ref('int_orders_netted') }}
+    where is_valid_order
+),
+
+customer_history as (
+    select
+        sum(case when has_valid_order then 1 else 0 end) as customers_with_valid_order,
+        coalesce(sum(historic_clv), 0) as total_historic_clv
+    from {{ ref('int_orders_aggregated_to_customers') }}
+),
+
+readiness as (
+    select min(case when passed then 1 else 0 end) as is_clv_ready
+    from {{ ref('int_clv_readiness_checked') }}
+),
+
+catalog as (
+    select segment_name
+    from {{ ref('int_segments_compiled') }}
+),
+
+members as (
+    select
+        segment_name,
+        count(*) as segment_members
+    from {{ ref('int_customers_segmented') }}
+    group by 1
+),
+
+changes as (
+    select
+        segment_name,
+        sum(case when change_type = 'entered' then 1 else 0 end) as segment_entered,
+        sum(case when change_type = 'left' then 1 else 0 end) as segment_left
+    from {{ ref('segment_membership_history') }}
+    where as_of_date = {{ as_of_date() }}
+    group by 1
+),
+
+segment_figures as (
+    select
+        catalog.segment_name,
+        coalesce(members.segment_members, 0) as segment_members,
+        coalesce(changes.segment_entered, 0) as segment_entered,
+        coalesce(changes.segment_left, 0) as segment_left
+    from catalog
+    left join members
+        on catalog.segment_name = members.segment_name
+    left join changes
+        on catalog.segment_name = changes.segment_name
+),
+
+figures as (
+    select 'raw_rows' as figure, source_table as subject, accounted_rows as value from reconciliation
+    union all
+    select 'clean_rows', source_table, clean_rows from reconciliation
+    union all
+    select 'rejected_rows', source_table, rejected_rows from reconciliation
+    union all
+    select 'valid_orders', 'all', valid_orders from orders
+    union all
+    select 'customers_with_valid_order', 'all', customers_with_valid_order from customer_history
+    union all
+    select 'total_historic_clv', 'all', total_historic_clv from customer_history
+    union all
+    select 'is_clv_ready', 'all', is_clv_ready from readiness
+    union all
+    select 'segment_members', segment_name, segment_members from segment_figures
+    union all
+    select 'segment_entered', segment_name, segment_entered from segment_figures
+    union all
+    select 'segment_left', segment_name, segment_left from segment_figures
+),
+
+final as (
+    select
+        cast(figure as {{ dbt.type_string() }}) as figure,
+        cast(subject as {{ dbt.type_string() }}) as subject,
+        cast(value as {{ type_double() }}) as value,
+        {{ as_of_date() }} as as_of_date
+    from figures
+)
+
+select * from final

@@ -1,0 +1,615 @@
+"""The main job: write, audit, publish (``clv-segments run``) and history backfills.
+
+Readers (BI tools, the dashboard, the exports) only ever see the *published* warehouse, the
+DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
+
+1. **Pre-flight** (nothing built yet): the configuration (``clv_segments.preflight``), one run at a
+   time (a lock file beside the warehouse), and history only moves forward (an as-of date before
+   the last published one is refused unless it is a backfill).
+2. **Write**: a fresh candidate file beside the warehouse (``<name>.candidate.duckdb``) receives a
+   copy of the published history tables (schema ``published_history``: the only state carried
+   from run to run) and the whole ``dbt build``.
+3. **Audit**: every dbt test of severity error (the build), the Great Expectations suite, and the
+   circuit breakers (``marts.circuit_breakers``). A breach the run was not told to accept, a
+   failed test or expectation stops here: the published file is untouched, the candidate stays
+   for inspection, and the report names each check, its figure, its threshold and its var.
+4. **Publish**: the candidate is checkpointed and renamed over the published file, one atomic
+   ``rename(2)``. A reader holding the old file open keeps reading the old version; the next one
+   to open the path reads the new one. Nothing is copied.
+
+Exit codes: 0 published; 1 the audit failed (nothing published); 2 configuration or usage error
+(nothing built); 3 another run holds the warehouse.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clv_segments.mart_expectations import load_dbt_vars
+from clv_segments.preflight import ConfigurationError, check_configuration
+
+__all__ = [
+    "EXIT_AUDIT_FAILED",
+    "EXIT_CONFIGURATION",
+    "EXIT_LOCKED",
+    "EXIT_PUBLISHED",
+    "AuditFailure",
+    "RunOptions",
+    "RunOutcome",
+    "WarehouseLocked",
+    "backfill_dates",
+    "candidate_path",
+    "format_outcome",
+    "redact",
+    "run_pipeline",
+]
+
+EXIT_PUBLISHED, EXIT_AUDIT_FAILED, EXIT_CONFIGURATION, EXIT_LOCKED = 0, 1, 2, 3
+HISTORY_SCHEMA = "history"
+"""Where the dbt project writes history (models/history); published with the marts."""
+BACKFILL_HISTORY_MODELS = ("segment_membership_history", "rfm_group_history")
+"""What a backfill step builds for a past as-of date (with everything upstream of it)."""
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+Progress = Callable[[str], None]
+
+
+def redact(text: str) -> str:
+    """``text`` with every e-mail address replaced by <email>: logs and reports never hold one."""
+    return _EMAIL.sub("<email>", text)
+
+
+def candidate_path(published: Path) -> Path:
+    """The candidate file of a published warehouse: beside it, so the rename is atomic."""
+    return published.with_name(f"{published.stem}.candidate{published.suffix}")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another run holds the warehouse's lock."""
+
+
+@contextmanager
+def warehouse_lock(published: Path, run_id: str, as_of: date) -> Iterator[None]:
+    """Hold ``<warehouse>.lock`` for the whole run; WarehouseLocked when another run holds it.
+    The kernel releases the lock when the process ends, however it ends (even SIGKILL)."""
+    lock_path = published.with_name(published.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock_path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown run"
+            raise WarehouseLocked(
+                f"another clv-segments run holds {published} ({holder}); one run at a time per "
+                f"warehouse: wait for it to finish (the lock is {lock_path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            f"run {run_id}, pid {os.getpid()}, as of {as_of}, "
+            f"started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+@dataclass
+class RunOptions:
+    """What one run does. ``dbt_vars`` are the overrides given with ``--vars``."""
+
+    database: Path
+    project_dir: Path = Path(".")
+    dbt_vars: dict[str, Any] = field(default_factory=dict)
+    accept: list[str] = field(default_factory=list)
+    target_path: Path | None = None
+    """dbt's target folder (default: <project>/target)."""
+    data_docs_dir: Path = Path("artifacts/data_docs")
+    run_validation_suite: bool = True
+    dbt_threads: int | None = None
+
+
+@dataclass
+class AuditFailure:
+    """One failed check: what, the figure, the threshold, the var that sets it, where to look."""
+
+    check: str
+    subject: str
+    figure: str
+    threshold: str = ""
+    var: str = ""
+    look_at: str = ""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    as_of_date: str
+    database: str
+    candidate: str
+    published: bool = False
+    exit_code: int = EXIT_AUDIT_FAILED
+    stage: str = "preflight"
+    """Where the run stopped or ended: preflight, build, audit, publish, published."""
+    failures: list[AuditFailure] = field(default_factory=list)
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    rejected_rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    previous_as_of_date: str | None = None
+    report_path: str | None = None
+
+
+# --- pre-flight -----------------------------------------------------------------------------
+
+
+def last_published_as_of_date(published: Path) -> date | None:
+    """The latest as-of date in the published run log; None without a published history."""
+    if not published.is_file():
+        return None
+    with duckdb.connect(str(published), read_only=True) as con:
+        (exists,) = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = 'run_log'",
+            [HISTORY_SCHEMA],
+        ).fetchone()
+        if not exists:
+            return None
+        (latest,) = con.execute(f"select max(as_of_date) from {HISTORY_SCHEMA}.run_log").fetchone()
+    return latest
+
+
+def _refuse_backdated(published: Path, as_of: date, *, backfill: bool) -> date | None:
+    latest = last_published_as_of_date(published)
+    if latest is not None and as_of < latest:
+        hint = (
+            "a backfill writes the history of dates before as_of_date, which itself must not be "
+            "before the last published one"
+            if backfill
+            else "to write history for past dates run `clv-segments backfill`; to build another "
+            "data set or a backtest, point CLV_DUCKDB_PATH at another file"
+        )
+        raise ConfigurationError(
+            f"var as_of_date = {as_of} is before the last published as-of date {latest} of "
+            f"{published}: history only moves forward ({hint}). Nothing was built."
+        )
+    return latest
+
+
+# --- write ----------------------------------------------------------------------------------
+
+
+def _remove(path: Path) -> None:
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+
+def prepare_candidate(published: Path, candidate: Path, history_into: str) -> None:
+    """A fresh candidate file holding a copy of the published history tables (schema
+    ``history_into``), the only state a run carries over; a stale candidate (a killed run) goes."""
+    _remove(candidate)
+    with duckdb.connect(str(candidate)) as con:
+        con.execute(f'create schema "{history_into}"')
+        if not published.is_file():
+            return
+        con.execute(f"attach '{_sql_path(published)}' as published (read_only)")
+        tables = [
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'published' and schema_name = ?",
+                [HISTORY_SCHEMA],
+            ).fetchall()
+        ]
+        for name in tables:
+            con.execute(
+                f'create table "{history_into}"."{name}" as '
+                f'select * from published."{HISTORY_SCHEMA}"."{name}"'
+            )
+        con.execute("detach published")
+
+
+def _copy_history_forward(candidate: Path, history_into: str, tables: Sequence[str]) -> None:
+    """Backfill: the history a step wrote becomes the input of the next step."""
+    with duckdb.connect(str(candidate)) as con:
+        for name in tables:
+            con.execute(
+                f'create or replace table "{history_into}"."{name}" as '
+                f'select * from "{HISTORY_SCHEMA}"."{name}"'
+            )
+
+
+def _sql_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
+
+
+def _dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def run_dbt(
+    args: Sequence[str],
+    options: RunOptions,
+    candidate: Path,
+    dbt_vars: Mapping[str, Any],
+    log_path: Path,
+    progress: Progress,
+) -> int:
+    """``dbt <args>`` against the candidate file; its output goes to ``progress`` (e-mail
+    addresses redacted) and to ``log_path``. Returns dbt's exit code."""
+    project_dir = options.project_dir.resolve()
+    target_path = (options.target_path or project_dir / "target").resolve()
+    env = {
+        **os.environ,
+        "CLV_DUCKDB_PATH": str(candidate.resolve()),
+        "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(project_dir)),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if options.dbt_threads:
+        env["CLV_DBT_THREADS"] = str(options.dbt_threads)
+    command = [
+        _dbt_executable(),
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path.parent),
+        "--vars",
+        json.dumps(dict(dbt_vars), default=str),
+    ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    (target_path / "run_results.json").unlink(missing_ok=True)  # never read a stale one
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        subprocess.Popen(
+            command,
+            cwd=project_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
+        assert process.stdout is not None
+        for line in process.stdout:
+            clean = redact(line.rstrip("\n"))
+            log.write(clean + "\n")
+            progress(clean)
+        return process.wait()
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def dbt_failures(target_path: Path, exit_code: int, log_path: Path) -> list[AuditFailure]:
+    """Failed nodes of the last dbt invocation (run_results.json), or its error lines when it
+    stopped before running any node (a compilation error, a failed on-run-start hook)."""
+    failures = []
+    results_path = target_path / "run_results.json"
+    if results_path.is_file():
+        for result in json.loads(results_path.read_text(encoding="utf-8"))["results"]:
+            if result["status"] not in ("error", "fail", "runtime error"):
+                continue
+            unique_id = result["unique_id"]
+            kind = unique_id.split(".")[0]
+            check = "dbt_test" if kind in ("test", "unit_test") else f"dbt_{kind}"
+            failures.append(
+                AuditFailure(
+                    check=check,
+                    subject=unique_id.split(".")[-1] if kind != "operation" else unique_id,
+                    figure=redact((result.get("message") or result["status"]).strip()),
+                    look_at=f"{target_path}/run_results.json; dbt log {log_path}",
+                )
+            )
+    if not failures and exit_code != 0:
+        text = log_path.read_text(encoding="utf-8") if log_path.is_file() else ""
+        errors = _dbt_error_lines(text)
+        failures.append(
+            AuditFailure(
+                check="dbt",
+                subject="build",
+                figure=errors or f"dbt exited with {exit_code}",
+                look_at=f"dbt log {log_path}",
+            )
+        )
+    return failures
+
+
+def _dbt_error_lines(text: str) -> str:
+    """The error message dbt printed (after 'Error' lines), without its timestamps."""
+    lines = [re.sub(r"^\x1b\[0m\d\d:\d\d:\d\d\s+", "", line) for line in text.splitlines()]
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
+    start = next((i for i, line in enumerate(lines) if re.search(r"(Error|error:)", line)), None)
+    if start is None:
+        return ""
+    return "\n".join(line for line in lines[start : start + 12] if line.strip())
+
+
+def breaker_results(candidate: Path) -> tuple[list[AuditFailure], list[dict[str, Any]]]:
+    """Unaccepted breaches (failures) and accepted ones (recorded), from marts.circuit_breakers."""
+    with duckdb.connect(str(candidate), read_only=True) as con:
+        rows = con.execute(
+            "select check_name, subject, figure_value, previous_value, threshold, var_name, "
+            "is_accepted, look_at from marts.circuit_breakers where is_breach "
+            "order by check_name, subject"
+        ).fetchall()
+    failures, accepted = [], []
+    for check, subject, figure, previous, threshold, var, is_accepted, look_at in rows:
+        shown = _figure_text(check, figure, previous)
+        if is_accepted:
+            accepted.append({"check": check, "subject": subject, "figure": figure})
+            continue
+        failures.append(
+            AuditFailure(
+                check=check,
+                subject=subject,
+                figure=shown,
+                threshold=_threshold_text(check, threshold),
+                var=var,
+                look_at=look_at or "",
+            )
+        )
+    return failures, accepted
+
+
+def _figure_text(check: str, figure: float | None, previous: float | None) -> str:
+    if figure is None:
+        return "null"
+    if check == "rejected_share":
+        return f"{figure:.1%} of raw rows rejected"
+    if check == "drop":
+        return f"fell {figure:.1%} since the last published run (was {previous:,.2f})"
+    if check == "segment_churn":
+        return f"{figure:.1%} of its {previous:,.0f} previous members entered or left"
+    if check == "readiness_lost":
+        return "ready at the last published run, not ready now"
+    return f"{figure:,.0f}"
+
+
+def _threshold_text(check: str, threshold: float | None) -> str:
+    if threshold is None:
+        return ""
+    if check in ("rejected_share", "drop", "segment_churn"):
+        return f"{threshold:.1%}"
+    return f"{threshold:g}"
+
+
+def validation_failures(candidate: Path, options: RunOptions, dbt_vars: Mapping) -> list:
+    """The Great Expectations suite over the candidate's marts, as audit failures."""
+    from clv_segments.validation import run_validation
+
+    report = run_validation(
+        candidate,
+        project_dir=options.project_dir,
+        data_docs_dir=options.data_docs_dir,
+        dbt_vars=dbt_vars,
+    )
+    return [
+        AuditFailure(
+            check="expectation",
+            subject=f"{failure.mart}: {failure.name}",
+            figure=redact(
+                failure.error.splitlines()[0]
+                if failure.error
+                else f"{failure.unexpected_count or 0:,} unexpected rows"
+                + (f", observed {failure.observed_value}" if failure.observed_value else "")
+            ),
+            threshold=failure.description or "",
+            look_at=f"Data Docs {report.data_docs_index}",
+        )
+        for failure in report.failures
+    ]
+
+
+def rejected_row_counts(candidate: Path) -> list[dict[str, Any]]:
+    """Rejected raw rows per table and reason code (counts only: raw rows can hold e-mails)."""
+    with duckdb.connect(str(candidate), read_only=True) as con:
+        (built,) = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'rejected_rows'"
+        ).fetchone()
+        if not built:
+            return []
+        rows = con.execute(
+            "select source_table, rejection_reason, sum(n_copies) from marts.rejected_rows "
+            "group by 1, 2 order by 1, 3 desc, 2"
+        ).fetchall()
+    return [{"table": t, "reason": r, "rows": int(n)} for t, r, n in rows]
+
+
+# --- publish --------------------------------------------------------------------------------
+
+
+def publish(candidate: Path, published: Path, history_into: str) -> None:
+    """Swap the candidate in: drop the copied published history, checkpoint (no WAL left), sync,
+    then one atomic rename over the published file. Readers holding the old file keep it."""
+    with duckdb.connect(str(candidate)) as con:
+        con.execute(f'drop schema if exists "{history_into}" cascade')
+        con.execute("checkpoint")
+    wal = candidate.with_name(candidate.name + ".wal")
+    if wal.exists():
+        raise RuntimeError(f"{wal} remains after a checkpoint: not publishing a partial file")
+    descriptor = os.open(candidate, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    published.with_name(published.name + ".wal").unlink(missing_ok=True)
+    os.replace(candidate, published)
+    directory = os.open(published.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def backfill_dates(as_of: date, window_days: int, step_days: int) -> list[date]:
+    """Past as-of dates of a backfill, oldest first: every ``step_days`` back from ``as_of``,
+    far enough to reach ``window_days`` before it (the guardrails' window by default)."""
+    steps = -(-window_days // step_days)
+    return [as_of - timedelta(days=step_days * k) for k in range(steps, 0, -1)]
+
+
+def run_pipeline(
+    options: RunOptions,
+    progress: Progress,
+    *,
+    backfill: bool = False,
+    today: date | None = None,
+) -> RunOutcome:
+    """Write, audit and publish one run (after ``backfill`` steps when asked). Never raises for
+    a failed check: the outcome says what failed. Raises ConfigurationError or WarehouseLocked
+    before anything is built."""
+    published = Path(options.database)
+    candidate = candidate_path(published)
+    project_vars = load_dbt_vars(options.project_dir, options.dbt_vars)
+    project_vars["accept_breakers"] = list(options.accept) or project_vars.get("accept_breakers")
+    as_of = check_configuration(
+        options.project_dir, project_vars, today or datetime.now(UTC).date()
+    )
+    run_id = new_run_id()
+    dbt_vars = {
+        **options.dbt_vars,
+        "as_of_date": as_of.isoformat(),
+        "run_id": run_id,
+        "run_kind": "backfill" if backfill else "run",
+        "accept_breakers": project_vars["accept_breakers"] or [],
+    }
+    outcome = RunOutcome(run_id, as_of.isoformat(), str(published), str(candidate))
+    with warehouse_lock(published, run_id, as_of):
+        previous = _refuse_backdated(published, as_of, backfill=backfill)
+        outcome.previous_as_of_date = previous.isoformat() if previous else None
+        history_into = str(project_vars.get("published_history_schema") or "published_history")
+        run_dir = published.parent / "runs" / run_id
+        log_path = run_dir / "dbt.log"
+        target_path = (options.target_path or options.project_dir / "target").resolve()
+
+        started = time.perf_counter()
+        prepare_candidate(published, candidate, history_into)
+        outcome.seconds["prepare"] = time.perf_counter() - started
+
+        if backfill:
+            window = project_vars.get("backfill_window_days") or project_vars["health_window_days"]
+            dates = backfill_dates(as_of, int(window), int(project_vars["backfill_step_days"]))
+            for index, step_date in enumerate(dates, start=1):
+                progress(f"backfill {index}/{len(dates)}: history as of {step_date}")
+                step_started = time.perf_counter()
+                select = " ".join(f"+{name}" for name in BACKFILL_HISTORY_MODELS)
+                code = run_dbt(
+                    ["run", "--select", select],
+                    options,
+                    candidate,
+                    {**dbt_vars, "as_of_date": step_date.isoformat()},
+                    log_path,
+                    progress,
+                )
+                if code != 0:
+                    outcome.stage = "build"
+                    outcome.failures = dbt_failures(target_path, code, log_path)
+                    return _finish(outcome, run_dir, progress)
+                _copy_history_forward(candidate, history_into, BACKFILL_HISTORY_MODELS)
+                outcome.seconds[f"backfill {step_date}"] = time.perf_counter() - step_started
+
+        outcome.stage = "build"
+        started = time.perf_counter()
+        code = run_dbt(["build"], options, candidate, dbt_vars, log_path, progress)
+        outcome.seconds["build"] = time.perf_counter() - started
+        outcome.rejected_rows = rejected_row_counts(candidate) if candidate.is_file() else []
+        if code != 0:
+            outcome.failures = dbt_failures(target_path, code, log_path)
+            return _finish(outcome, run_dir, progress)
+
+        outcome.stage = "audit"
+        started = time.perf_counter()
+        failures, outcome.accepted = breaker_results(candidate)
+        if options.run_validation_suite:
+            failures += validation_failures(candidate, options, dbt_vars)
+        outcome.seconds["audit"] = time.perf_counter() - started
+        if failures:
+            outcome.failures = failures
+            return _finish(outcome, run_dir, progress)
+
+        outcome.stage = "publish"
+        started = time.perf_counter()
+        publish(candidate, published, history_into)
+        outcome.seconds["publish"] = time.perf_counter() - started
+        outcome.stage, outcome.published, outcome.exit_code = "published", True, EXIT_PUBLISHED
+        return _finish(outcome, run_dir, progress)
+
+
+def _finish(outcome: RunOutcome, run_dir: Path, progress: Progress) -> RunOutcome:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report = run_dir / "report.json"
+    outcome.report_path = str(report)
+    report.write_text(json.dumps(asdict(outcome), indent=2, default=str), encoding="utf-8")
+    return outcome
+
+
+def format_outcome(outcome: RunOutcome) -> str:
+    """The run's report as text: rejected rows per table and reason, then either what was
+    published or each failed check with its figure, threshold, var and where to look."""
+    lines = [f"run {outcome.run_id}, as of {outcome.as_of_date}"]
+    if outcome.rejected_rows:
+        lines.append("rejected rows (marts.rejected_rows):")
+        lines += [
+            f"  {row['table']:<17} {row['reason']:<24} {row['rows']:>12,}"
+            for row in outcome.rejected_rows
+        ]
+    elif outcome.stage != "build":
+        lines.append("rejected rows: none")
+    for accepted in outcome.accepted:
+        lines.append(
+            f"accepted breach (recorded in history.run_log): {accepted['check']} "
+            f"{accepted['subject']} = {accepted['figure']:.4g}"
+        )
+    timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in outcome.seconds.items())
+    if outcome.published:
+        lines.append(f"PUBLISHED {outcome.database} ({timing})")
+    else:
+        previous = outcome.previous_as_of_date or "nothing published yet"
+        lines.append(
+            f"NOT PUBLISHED: the {outcome.stage} failed; {outcome.database} is unchanged "
+            f"(still as of {previous}). {len(outcome.failures)} failed check(s):"
+        )
+        for failure in outcome.failures:
+            lines.append(f"  - {failure.check} [{failure.subject}]: {failure.figure}")
+            if failure.threshold or failure.var:
+                var = f" (var {failure.var})" if failure.var else ""
+                lines.append(f"      threshold: {failure.threshold}{var}")
+            if failure.look_at:
+                lines.append(f"      look at: {failure.look_at}")
+        lines.append(
+            f"The candidate warehouse is kept for inspection: {outcome.candidate}. An intended "
+            "change is published with --accept CHECK[:SUBJECT] (recorded in history.run_log)."
+        )
+    lines.append(f"report: {outcome.report_path}")
+    return redact("\n".join(lines))
