@@ -73,3 +73,47 @@ def run_dbt(
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
     return result
+
+
+CLV_SEGMENTS = Path(sys.executable).with_name("clv-segments")
+
+
+def run_main_job(
+    command: str,
+    database: Path,
+    dbt_vars: dict,
+    *extra: str,
+    project_dir: Path = PROJECT_DIR,
+    timeout: int = 900,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
+    """`clv-segments run|backfill` against the published warehouse ``database``; dbt's target
+    folder and the artifacts live beside it, so tests never share them."""
+    workdir = database.parent
+    return subprocess.run(
+        [
+            str(CLV_SEGMENTS),
+            command,
+            "--database",
+            str(database),
+            "--vars",
+            json.dumps(dbt_vars),
+            "--project-dir",
+            str(project_dir),
+            "--target-path",
+            str(workdir / "target"),
+            "--artifacts",
+            str(workdir / "artifacts"),
+            *extra,
+        ],
+        cwd=project_dir,
+        env={
+            **os.environ,
+            "DBT_PROFILES_DIR": str(project_dir),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

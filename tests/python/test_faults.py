@@ -1,0 +1,466 @@
+"""Fault injection: nothing bad is ever published.
+
+One small shop (raw CSV files) is published once by `clv-segments run`. Every case then injects
+one fault (damaged input, a broken configuration, a failing dbt test or expectation, an exception
+in a Python model, a killed build, a backdated or concurrent run) into a run against a copy of
+that published warehouse, and asserts: a non-zero exit, a message naming the check at fault, and
+a published warehouse that is byte-identical, every mart and history table with the same
+checksum, and the last exports untouched. The next good run is green.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clv_segments.generator import generate
+
+from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, run_main_job
+
+PREVIOUS_AS_OF_DATE, AS_OF_DATE = "2026-11-13", "2026-11-20"
+CUSTOMERS = 1_200
+
+
+@pytest.fixture(scope="module")
+def good_raw(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("faults_raw") / "raw"
+    generate(CUSTOMERS, AS_OF_DATE, seed=7, out_dir=raw, fmt="csv")
+    return raw
+
+
+@pytest.fixture(scope="module")
+def published(good_raw, tmp_path_factory) -> Path:
+    """A warehouse published by good runs as of PREVIOUS_AS_OF_DATE then AS_OF_DATE (so the
+    history has a previous date to compare with), with its exports."""
+    database = tmp_path_factory.mktemp("faults_published") / "warehouse.duckdb"
+    for as_of in (PREVIOUS_AS_OF_DATE, AS_OF_DATE):
+        result = run_main_job("run", database, {"raw_data_path": str(good_raw), "as_of_date": as_of})
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "PUBLISHED" in result.stdout
+    return database
+
+
+@pytest.fixture
+def warehouse(published, tmp_path) -> Path:
+    """A copy of the published warehouse and its artifacts for one case."""
+    shutil.copytree(published.parent, tmp_path / "published", ignore=shutil.ignore_patterns("runs", "target"))
+    return tmp_path / "published" / published.name
+
+
+def published_state(database: Path) -> dict[str, str]:
+    """Checksums of the warehouse file, of every table of its marts and history schemas, and of
+    every exported file."""
+    state = {"file": hashlib.sha256(database.read_bytes()).hexdigest()}
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'history') order by 1, 2"
+        ).fetchall()
+        for schema, name in tables:
+            (digest,) = con.execute(
+                f"select md5(coalesce(string_agg(md5(cast(t as varchar)), '' order by "
+                f'md5(cast(t as varchar))), \'\')) from "{schema}"."{name}" as t'
+            ).fetchone()
+            state[f"{schema}.{name}"] = digest
+    exports = database.parent / "artifacts" / "exports"
+    for path in sorted(exports.iterdir()):
+        state[f"exports/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def damaged_raw(good_raw: Path, tmp_path: Path, damage: Callable[[Path], None]) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(good_raw, raw)
+    damage(raw)
+    return raw
+
+
+def _rewrite(raw: Path, table: str, change: Callable[[list[dict]], list[dict]]) -> None:
+    path = raw / f"{table}.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    rows = change(rows)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _set(table: str, column: str, value: Callable[[dict], str], share: float = 1.0):
+    def damage(raw: Path) -> None:
+        def change(rows: list[dict]) -> list[dict]:
+            every = max(1, round(1 / share))
+            for index, row in enumerate(rows):
+                if index % every == 0:
+                    row[column] = value(row)
+            return rows
+
+        _rewrite(raw, table, change)
+
+    return damage
+
+
+def _header_only(table: str):
+    return lambda raw: _rewrite(raw, table, lambda rows: [])
+
+
+def _keep_share(table: str, share: float):
+    return lambda raw: _rewrite(raw, table, lambda rows: rows[: int(len(rows) * share)])
+
+
+def _duplicate_with_other_amounts(raw: Path) -> None:
+    def change(rows: list[dict]) -> list[dict]:
+        twins = [{**row, "amount": f"{float(row['amount'] or 0) + 1:.2f}"} for row in rows[::5]]
+        return rows + twins
+
+    _rewrite(raw, "orders", change)
+
+
+def _drop_column(table: str, column: str):
+    def damage(raw: Path) -> None:
+        path = raw / f"{table}.csv"
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        fields = [name for name in rows[0] if name != column]
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return damage
+
+
+def _shift_years(value: str, years: int) -> str:
+    return str(int(value[:4]) + years) + value[4:] if value else value
+
+
+# damaged input -> what the report must name (the check and its subject, or the file)
+INPUT_FAULTS = {
+    "all_orders_in_an_unknown_currency": (
+        _set("orders", "currency", lambda row: "XYZ"),
+        ["rejected_share [orders]", "unknown_currency", "breaker_max_rejected_share"],
+    ),
+    "order_timestamps_unparseable": (
+        _set("orders", "ordered_at", lambda row: "13/45/2026 25:61", share=0.5),
+        ["rejected_share [orders]", "unparseable_timestamp"],
+    ),
+    "order_amounts_unparseable": (
+        _set("orders", "amount", lambda row: "12 euros", share=0.25),
+        ["rejected_share [orders]", "unparseable_amount"],
+    ),
+    "negative_amounts": (
+        _set("orders", "amount", lambda row: "-" + row["amount"], share=0.2),
+        ["rejected_share [orders]", "negative_amount"],
+    ),
+    "order_keys_claimed_twice": (
+        _duplicate_with_other_amounts,
+        ["rejected_share [orders]", "duplicate_key_conflict"],
+    ),
+    "orders_of_unknown_customers": (
+        _set("orders", "customer_id", lambda row: "X" + row["customer_id"], share=0.25),
+        ["rejected_share [orders]", "unknown_customer"],
+    ),
+    "orders_dated_after_the_as_of_date": (
+        _set("orders", "ordered_at", lambda row: _shift_years(row["ordered_at"], 2), share=0.2),
+        ["rejected_share [orders]", "after_as_of_date"],
+    ),
+    "unknown_event_types": (
+        _set("events", "event_type", lambda row: "page_view", share=0.5),
+        ["rejected_share [events]", "unknown_event_type"],
+    ),
+    "refunds_above_their_order": (
+        _set("refunds", "amount", lambda row: "999999.00"),
+        ["rejected_share [refunds]", "refund_exceeds_order"],
+    ),
+    "customers_without_ids": (
+        _set("customers", "customer_id", lambda row: "", share=0.2),
+        ["rejected_share [customers]"],
+    ),
+    "half_the_customers_missing": (
+        _keep_share("customers", 0.5),
+        ["drop [clean_rows:customers]", "breaker_max_drop_share"],
+    ),
+    "orders_file_cut_short": (
+        _keep_share("orders", 0.7),
+        ["drop [clean_rows:orders]", "breaker_max_drop_share"],
+    ),
+    "amounts_in_cents": (
+        _set("orders", "amount", lambda row: f"{float(row['amount'] or 0) * 100:.2f}"),
+        ["segment_churn", "breaker_max_segment_churn"],
+    ),
+    "orders_header_only": (
+        _header_only("orders"),
+        ["min_valid_orders", "drop [clean_rows:orders]", "readiness_lost"],
+    ),
+    "customers_header_only": (_header_only("customers"), ["drop [clean_rows:customers]"]),
+    "events_header_only": (_header_only("events"), ["drop [clean_rows:events]"]),
+    "refunds_header_only": (_header_only("refunds"), ["drop [clean_rows:refunds]"]),
+    "list_memberships_header_only": (
+        _header_only("list_memberships"),
+        ["drop [clean_rows:list_memberships]"],
+    ),
+    "suppressions_header_only": (
+        _header_only("suppressions"),
+        ["drop [clean_rows:suppressions]"],
+    ),
+    "orders_file_missing": (
+        lambda raw: (raw / "orders.csv").unlink(),
+        ["Required raw table 'orders' not found"],
+    ),
+    "orders_file_empty": (
+        lambda raw: (raw / "orders.csv").write_bytes(b""),
+        ["orders.csv"],
+    ),
+    "amount_column_missing": (
+        _drop_column("orders", "amount"),
+        ["missing column(s) amount"],
+    ),
+    "orders_not_utf8": (
+        lambda raw: (raw / "orders.csv").open("ab").write(b'"O9","C00000001",,caf\xe9,EUR,,,\n'),
+        ["is not valid UTF-8 text", "raw_csv_encoding"],
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(INPUT_FAULTS))
+def test_damaged_input_is_not_published(fault, good_raw, warehouse, tmp_path):
+    damage, expected = INPUT_FAULTS[fault]
+    raw = damaged_raw(good_raw, tmp_path, damage)
+    before = published_state(warehouse)
+    result = run_main_job("run", warehouse, {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE})
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "NOT PUBLISHED" in result.stdout
+    for text in expected:
+        assert text in output, f"{text!r} not in the report:\n{result.stdout[-4000:]}"
+    assert published_state(warehouse) == before
+    assert "@" not in result.stdout  # the report never shows an email
+
+
+def test_the_next_good_run_after_damaged_input_publishes(good_raw, warehouse, tmp_path):
+    raw = damaged_raw(good_raw, tmp_path, _set("orders", "currency", lambda row: "XYZ"))
+    vars_ = {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}
+    assert run_main_job("run", warehouse, vars_).returncode == 1
+    good = run_main_job("run", warehouse, {**vars_, "raw_data_path": str(good_raw)})
+    assert good.returncode == 0, good.stdout[-3000:]
+    assert "PUBLISHED" in good.stdout
+
+
+def test_an_accepted_breach_is_published_and_recorded(good_raw, warehouse, tmp_path):
+    raw = damaged_raw(good_raw, tmp_path, _keep_share("suppressions", 0.5))
+    vars_ = {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}
+    refused = run_main_job("run", warehouse, vars_)
+    assert refused.returncode == 1 and "drop [clean_rows:suppressions]" in refused.stdout
+    accepted = run_main_job("run", warehouse, vars_, "--accept", "drop:clean_rows:suppressions")
+    assert accepted.returncode == 0, accepted.stdout[-3000:]
+    assert "accepted breach (recorded in history.run_log): drop clean_rows:suppressions" in (
+        accepted.stdout
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (recorded,) = con.execute(
+            "select accepted_breakers from history.run_log where as_of_date = ?", [AS_OF_DATE]
+        ).fetchone()
+    assert recorded.startswith("drop:clean_rows:suppressions=0.5")
+
+
+@pytest.mark.parametrize(
+    ("dbt_vars", "expected"),
+    [
+        ({"reporting_currency": "JPY"}, "var reporting_currency = JPY has no fx rates"),
+        ({"as_of_date": "2025-13-45"}, "var as_of_date = '2025-13-45' is not a date"),
+        ({"as_of_date": "2026-11-01"}, "before the last published as-of date 2026-11-20"),
+    ],
+    ids=["unknown_reporting_currency", "invalid_as_of_date", "backdated_as_of_date"],
+)
+def test_configuration_faults_stop_before_anything_is_built(
+    dbt_vars, expected, good_raw, warehouse
+):
+    before = published_state(warehouse)
+    started = time.perf_counter()
+    result = run_main_job(
+        "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE, **dbt_vars}
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert expected in result.stderr
+    assert "nothing was built" in result.stderr.lower()
+    assert not (warehouse.parent / "target" / "run_results.json").exists()
+    assert time.perf_counter() - started < 60
+    assert published_state(warehouse) == before
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(
+        PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "data", "target", "logs", "artifacts", "__pycache__", ".*_cache"
+        ),
+    )
+    return project
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+CODE_FAULTS = {
+    "overlapping_tier_seed": (
+        lambda project: _edit(project / "seeds" / "clv_tiers.csv", "500", "400"),
+        2,
+        ["clv_tiers.csv", "overlap"],
+    ),
+    "failing_dbt_test": (
+        lambda project: (project / "tests" / "dbt" / "assert_injected_fault.sql").write_text(
+            "select 1 as injected_fault\n"
+        ),
+        1,
+        ["dbt_test [assert_injected_fault]"],
+    ),
+    "failing_expectation": (
+        lambda project: _edit(
+            project / "models" / "marts" / "segments" / "customer_tiers.sql",
+            "{{ as_of_date() }} as as_of_date",
+            "cast({{ dbt.dateadd('day', -1, as_of_date()) }} as date) as as_of_date",
+        ),
+        1,
+        ["expectation [customer_tiers"],
+    ),
+    "exception_in_a_python_model": (
+        lambda project: _edit(
+            project / "python_models" / "clv_model_fit.py",
+            "def model(dbt, session):",
+            "def model(dbt, session):\n    raise RuntimeError('injected fault')\n\n\n"
+            "def _unused(dbt, session):",
+        ),
+        1,
+        ["dbt_model [clv_model_fit]", "injected fault"],
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CODE_FAULTS))
+def test_code_faults_are_not_published(fault, good_raw, warehouse, tmp_path):
+    inject, exit_code, expected = CODE_FAULTS[fault]
+    project = _project_copy(tmp_path)
+    inject(project)
+    before = published_state(warehouse)
+    result = run_main_job(
+        "run",
+        warehouse,
+        {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE},
+        project_dir=project,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == exit_code, output[-4000:]
+    for text in expected:
+        assert text in output, f"{text!r} not in:\n{output[-4000:]}"
+    assert published_state(warehouse) == before
+
+
+def _start_run(warehouse: Path, raw: Path) -> subprocess.Popen:
+    import json
+
+    return subprocess.Popen(
+        [
+            str(CLV_SEGMENTS), "run", "--database", str(warehouse), "--no-activation",
+            "--vars", json.dumps({"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}),
+            "--project-dir", str(PROJECT_DIR), "--target-path", str(warehouse.parent / "target"),
+            "--artifacts", str(warehouse.parent / "artifacts"),
+        ],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for_line(process: subprocess.Popen, pattern: str, timeout: float = 600) -> list[str]:
+    seen, deadline = [], time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        seen.append(line)
+        if pattern in line:
+            return seen
+        assert time.monotonic() < deadline, f"{pattern!r} not seen in {timeout} s"
+    raise AssertionError(f"the run ended before {pattern!r}:\n{''.join(seen[-40:])}")
+
+
+def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(
+    good_raw, warehouse
+):
+    before = published_state(warehouse)
+    process = _start_run(warehouse, good_raw)
+    _wait_for_line(process, "START python table model intermediate.clv_model_fit")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert published_state(warehouse) == before
+    candidate = warehouse.with_name(f"{warehouse.stem}.candidate{warehouse.suffix}")
+    assert candidate.exists()  # half-built, never seen by readers
+    good = run_main_job("run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE})
+    assert good.returncode == 0, good.stdout[-3000:]
+    assert not candidate.exists()
+
+
+def test_a_second_concurrent_run_is_refused(good_raw, warehouse):
+    first = _start_run(warehouse, good_raw)
+    try:
+        _wait_for_line(first, "Running with dbt")
+        second = run_main_job(
+            "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
+        )
+        assert second.returncode == 3
+        assert "another clv-segments run holds" in second.stderr
+        assert "one run at a time" in second.stderr
+    finally:
+        remaining, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, remaining[-3000:]
+
+
+def test_a_same_day_rerun_after_a_bad_run_keeps_history_intact(good_raw, warehouse, tmp_path):
+    """The bad run is refused; the good rerun of the same as-of date replaces that date's
+    history: no duplicate entries, no false exits, and the same marts as the first publish."""
+    before = published_state(warehouse)
+    raw = damaged_raw(good_raw, tmp_path, _header_only("orders"))
+    bad = run_main_job("run", warehouse, {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE})
+    assert bad.returncode == 1
+    assert published_state(warehouse) == before
+    rerun = run_main_job("run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE})
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    after = published_state(warehouse)
+    volatile = {"file", "history.run_log"}
+    assert {k: v for k, v in after.items() if k not in volatile and not k.startswith("exports/")} == {
+        k: v for k, v in before.items() if k not in volatile and not k.startswith("exports/")
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from history.run_log").fetchone() == (2,)
+
+
+def test_a_reader_holding_the_published_file_sees_one_version_throughout(good_raw, warehouse):
+    """Publishing is one rename: a reader that opened the file before keeps reading the old
+    version, whole; one that opens it after reads the new one."""
+    with duckdb.connect(str(warehouse), read_only=True) as reader:
+        old = reader.execute("select run_id from history.run_log").fetchall()
+        result = run_main_job(
+            "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert reader.execute("select run_id from history.run_log").fetchall() == old
+        assert reader.execute("select count(*) from marts.customer_segments").fetchone()[0] > 0
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.execute("select run_id from history.run_log").fetchall() != old
