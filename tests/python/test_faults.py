@@ -44,7 +44,9 @@ def published(good_raw, tmp_path_factory) -> Path:
     history has a previous date to compare with), with its exports."""
     database = tmp_path_factory.mktemp("faults_published") / "warehouse.duckdb"
     for as_of in (PREVIOUS_AS_OF_DATE, AS_OF_DATE):
-        result = run_main_job("run", database, {"raw_data_path": str(good_raw), "as_of_date": as_of})
+        result = run_main_job(
+            "run", database, {"raw_data_path": str(good_raw), "as_of_date": as_of}
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert "PUBLISHED" in result.stdout
     return database
@@ -53,7 +55,9 @@ def published(good_raw, tmp_path_factory) -> Path:
 @pytest.fixture
 def warehouse(published, tmp_path) -> Path:
     """A copy of the published warehouse and its artifacts for one case."""
-    shutil.copytree(published.parent, tmp_path / "published", ignore=shutil.ignore_patterns("runs", "target"))
+    shutil.copytree(
+        published.parent, tmp_path / "published", ignore=shutil.ignore_patterns("runs", "target")
+    )
     return tmp_path / "published" / published.name
 
 
@@ -401,9 +405,7 @@ def _wait_for_line(process: subprocess.Popen, pattern: str, timeout: float = 600
     raise AssertionError(f"the run ended before {pattern!r}:\n{''.join(seen[-40:])}")
 
 
-def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(
-    good_raw, warehouse
-):
+def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(good_raw, warehouse):
     before = published_state(warehouse)
     process = _start_run(warehouse, good_raw)
     _wait_for_line(process, "START python table model intermediate.clv_model_fit")
@@ -412,7 +414,9 @@ def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(
     assert published_state(warehouse) == before
     candidate = warehouse.with_name(f"{warehouse.stem}.candidate{warehouse.suffix}")
     assert candidate.exists()  # half-built, never seen by readers
-    good = run_main_job("run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE})
+    good = run_main_job(
+        "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
+    )
     assert good.returncode == 0, good.stdout[-3000:]
     assert not candidate.exists()
 
@@ -440,13 +444,15 @@ def test_a_same_day_rerun_after_a_bad_run_keeps_history_intact(good_raw, warehou
     bad = run_main_job("run", warehouse, {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE})
     assert bad.returncode == 1
     assert published_state(warehouse) == before
-    rerun = run_main_job("run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE})
+    rerun = run_main_job(
+        "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
+    )
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     after = published_state(warehouse)
     volatile = {"file", "history.run_log"}
-    assert {k: v for k, v in after.items() if k not in volatile and not k.startswith("exports/")} == {
-        k: v for k, v in before.items() if k not in volatile and not k.startswith("exports/")
-    }
+    assert {
+        k: v for k, v in after.items() if k not in volatile and not k.startswith("exports/")
+    } == {k: v for k, v in before.items() if k not in volatile and not k.startswith("exports/")}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from history.run_log").fetchone() == (2,)
 
