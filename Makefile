@@ -8,8 +8,9 @@ DBT         := $(BIN)/dbt
 DATA        ?= demo                   # demo (synthetic) | cdnow (real CDNOW transactions)
 CUSTOMERS   ?= 50000                  # demo data size
 AS_OF_DATE  ?=                        # empty = today; CDNOW uses its holdout end
+ACCEPT      ?=                        # circuit breakers to accept for this run, e.g. ACCEPT=drop:clean_rows:events
 RAW         ?= data/raw
-# one warehouse file per data set: segment history (snapshots) only moves forward in time
+# one warehouse file per data set: its history (models/history) only moves forward in time
 export CLV_DUCKDB_PATH ?= data/clv_segments$(if $(filter cdnow,$(strip $(DATA))),_cdnow,).duckdb
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -23,7 +24,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo build validate test test-python test-dbt lint bench backtest clean
+.PHONY: help install data demo run build backfill validate test test-python test-dbt lint bench backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -45,12 +46,16 @@ else
 	$(BIN)/clv-segments generate --customers $(CUSTOMERS) --out $(RAW) $(if $(AS_OF_DATE),--as-of-date $(AS_OF_DATE),)
 endif
 
-build: install   ## dbt build (seeds, models, snapshots, tests) on the embedded DuckDB file
-	$(DBT) build --vars "$(DBT_VARS)"
+run: install     ## the main job: build a candidate, audit it, publish it, then dashboard and exports
+	$(BIN)/clv-segments run --vars "$(DBT_VARS)" $(foreach check,$(ACCEPT),--accept $(check))
 
-demo: data build validate ## the main job on demo data: build, data quality, dashboard, exports
-	$(BIN)/clv-segments dashboard --database $(CLV_DUCKDB_PATH)
-	$(BIN)/clv-segments export --database $(CLV_DUCKDB_PATH)
+build: install   ## the main job without the dashboard and exports (write, audit, publish only)
+	$(BIN)/clv-segments run --no-activation --vars "$(DBT_VARS)" $(foreach check,$(ACCEPT),--accept $(check))
+
+backfill: install ## segment and RFM history for past as-of dates (weekly over 90 days), then the main job
+	$(BIN)/clv-segments backfill --vars "$(DBT_VARS)"
+
+demo: data run   ## the main job on demo data: write, audit, publish, dashboard, exports
 	@$(BIN)/clv-segments where --database $(CLV_DUCKDB_PATH)
 
 validate: install ## Great Expectations suite over the built marts; Data Docs in artifacts/data_docs

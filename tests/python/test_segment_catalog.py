@@ -15,7 +15,7 @@ import yaml
 
 from clv_segments.generator import generate
 
-from dbt_harness import FIXTURES_DIR, PROJECT_DIR, run_dbt
+from dbt_harness import FIXTURES_DIR, PROJECT_DIR, DbtResult, run_dbt, run_main_job
 
 D1, D2 = "2026-08-20", "2026-11-20"
 CUSTOM = {
@@ -35,19 +35,26 @@ BAD_INPUT_VARS = {"raw_data_path": str(FIXTURES_DIR / "bad_input"), "as_of_date"
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
-    """One warehouse built as of D1, then as of D2, with the custom segment; the memberships seen
-    after each run are kept for comparison."""
+    """One warehouse published by `clv-segments run` as of D1, then as of D2, with the custom
+    segment; the memberships seen after each run are kept for comparison."""
     raw = tmp_path_factory.mktemp("segment_history_raw")
     generate(3_000, date.fromisoformat(D2), seed=5, out_dir=raw)
     workdir = tmp_path_factory.mktemp("segment_history")
+    database = workdir / "warehouse.duckdb"
     dbt_vars = {"raw_data_path": str(raw), "segment_catalog_extra": [CUSTOM]}
-    first = run_dbt(["build"], workdir, {**dbt_vars, "as_of_date": D1})
-    seen = {
-        "segments_d1": first.frame("select segment_name, customer_id from marts.customer_segments"),
-        "rfm_d1": first.frame("select customer_id, rfm_group from marts.customer_rfm"),
-    }
-    second = run_dbt(["build"], workdir, {**dbt_vars, "as_of_date": D2})
-    return {"build": second, "workdir": workdir, "raw": raw, **seen}
+    seen = {}
+    for as_of in (D1, D2):
+        run = run_main_job("run", database, {**dbt_vars, "as_of_date": as_of}, "--no-activation")
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        build = DbtResult(run.returncode, run.stdout + run.stderr, database, workdir / "target")
+        if as_of == D1:
+            seen = {
+                "segments_d1": build.frame(
+                    "select segment_name, customer_id from marts.customer_segments"
+                ),
+                "rfm_d1": build.frame("select customer_id, rfm_group from marts.customer_rfm"),
+            }
+    return {"build": build, "workdir": workdir, "raw": raw, **seen}
 
 
 def _pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
@@ -138,8 +145,8 @@ def test_rfm_previous_group_and_change_date_come_from_the_history(history):
 def test_email_health_counts_deliveries_to_members_at_delivery_time(history):
     build = history["build"]
     stints = build.frame(
-        "select segment_name, customer_id, dbt_valid_from, dbt_valid_to "
-        "from snapshots.segment_membership_snapshot"
+        "select segment_name, customer_id, valid_from, valid_to "
+        "from intermediate.int_segment_memberships_historized"
     )
     events = build.frame(
         "select customer_id, event_type, campaign_id, occurred_at, is_machine_open "
@@ -152,9 +159,10 @@ def test_email_health_counts_deliveries_to_members_at_delivery_time(history):
         "occurred_at"
     ].min()
     counted = delivered.merge(stints, on="customer_id")
+    delivered_on = counted["occurred_at"].dt.normalize()
     counted = counted[
-        (counted["occurred_at"] >= counted["dbt_valid_from"])
-        & (counted["dbt_valid_to"].isna() | (counted["occurred_at"] < counted["dbt_valid_to"]))
+        (delivered_on >= pd.to_datetime(counted["valid_from"]))
+        & (counted["valid_to"].isna() | (delivered_on < pd.to_datetime(counted["valid_to"])))
     ]
     human = ~((events["event_type"] == "email_opened") & events["is_machine_open"].fillna(False))
     reactions = events[human & (events["event_type"] != "email_delivered") & (days_ago >= 0)]
@@ -184,16 +192,17 @@ def test_email_health_counts_deliveries_to_members_at_delivery_time(history):
 
 
 def test_history_refuses_an_earlier_as_of_date(history, tmp_path):
-    shutil.copyfile(history["build"].database, tmp_path / "warehouse.duckdb")
-    result = run_dbt(
-        ["snapshot", "--select", "segment_membership_snapshot"],
-        tmp_path,
-        {"raw_data_path": str(history["raw"]), "as_of_date": "2026-06-01"},
-        check=False,
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(history["build"].database, database)
+    result = run_main_job(
+        "run", database, {"raw_data_path": str(history["raw"]), "as_of_date": "2026-06-01"}
     )
-    assert result.returncode != 0
-    assert f"already holds history up to {D2}" in result.output
-    assert "var as_of_date = 2026-06-01" in result.output
+    assert result.returncode == 2
+    assert f"var as_of_date = 2026-06-01 is before the last published as-of date {D2}" in (
+        result.stderr
+    )
+    assert "history only moves forward" in result.stderr
+    assert "clv-segments backfill" in result.stderr
 
 
 def test_malformed_definitions_stop_the_run_naming_each_segment(tmp_path):

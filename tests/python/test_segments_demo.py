@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PERSONAS
+from conftest import DEMO_AS_OF_DATE, PERSONAS
 
 from dbt_harness import PROJECT_DIR
 
@@ -224,6 +224,9 @@ def test_email_health_has_a_row_per_segment_and_no_history_before_the_first_run(
     rows = demo_build.frame("select * from marts.segment_email_health")
     assert sorted(rows["segment_name"]) == sorted(entry["name"] for entry in default_catalog())
     # one run: memberships start on the as-of date, a Friday without a campaign, so no delivery
-    # counts yet and nothing can breach (test_segment_catalog.py checks the rates over a history)
+    # counts yet; the history does not cover the window, so no guardrail is checked and none
+    # says "ok" (test_segment_catalog.py checks the rates over a history)
     assert (rows["deliveries"] == 0).all()
-    assert not rows["is_breach"].any()
+    assert (rows["guardrail_status"] == "no_history_yet").all()
+    assert rows["is_breach"].isna().all()
+    assert (rows["history_starts_on"].astype(str) == DEMO_AS_OF_DATE).all()
