@@ -510,7 +510,7 @@ def run_pipeline(
         outcome.previous_as_of_date = previous.isoformat() if previous else None
         history_into = str(project_vars.get("published_history_schema") or "published_history")
         run_dir = published.parent / "runs" / run_id
-        log_path = run_dir / "dbt.log"
+        log_path = run_dir / "output.log"  # dbt writes its own dbt.log beside it
         target_path = (options.target_path or options.project_dir / "target").resolve()
 
         started = time.perf_counter()
@@ -525,7 +525,9 @@ def run_pipeline(
                 step_started = time.perf_counter()
                 select = " ".join(f"+{name}" for name in BACKFILL_HISTORY_MODELS)
                 code = run_dbt(
-                    ["run", "--select", select],
+                    # seeds and models upstream of the history; the final run is the audited one
+                    ["build", "--select", select, "--exclude-resource-type", "test",
+                     "--exclude-resource-type", "unit_test"],  # fmt: skip
                     options,
                     candidate,
                     {**dbt_vars, "as_of_date": step_date.isoformat()},
