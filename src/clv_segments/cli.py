@@ -312,7 +312,10 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
             "External ID (customer_id) and the predictive fields under Klaviyo's profile "
             "property names, ready for a list upload. A segment whose email guardrails are "
             "breached (marts.segment_email_health) is skipped, and its earlier file removed, "
-            "unless --force. export_manifest.json records what was written and why."
+            "unless --force; one whose guardrails could not be checked yet (no membership "
+            "history over the window: run `clv-segments backfill`) is written and marked "
+            "written_unchecked. export_manifest.json records what was written and why. Files "
+            "are owner-only (0600) and replaced atomically; no email is printed."
         ),
     )
     parser.add_argument(
@@ -338,20 +341,29 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from clv_segments.exports import export_activation
+    from clv_segments.exports import ExportError, export_activation
     from clv_segments.warehouse import default_database
 
-    result = export_activation(
-        args.database or default_database(),
-        args.out,
-        segments=args.segment,
-        include_non_emailable=args.include_non_emailable,
-        force=args.force,
-        progress=_progress,
-    )
+    try:
+        result = export_activation(
+            args.database or default_database(),
+            args.out,
+            segments=args.segment,
+            include_non_emailable=args.include_non_emailable,
+            force=args.force,
+            progress=_progress,
+        )
+    except ExportError as exc:
+        print(f"clv-segments export: error: {exc}", file=sys.stderr)
+        return 1
     for segment in result.segments:
         rows = f"{segment.rows_written:>10,} rows" if segment.path else f"{'skipped':>15}"
         print(f"{segment.segment_name:<32} {rows}  {segment.status}")
+    if result.unchecked:
+        print(
+            f"{len(result.unchecked)} segment(s) written_unchecked; "
+            f"{result.unchecked[0].guardrails_unchecked_reason}"
+        )
     print(f"{'profile properties':<32} {result.profile_properties['rows_written']:>10,} rows")
     print(f"exports            {result.out_dir}")
     print(f"manifest           {result.manifest_path}")
@@ -527,6 +539,14 @@ def _activate(options, artifacts) -> None:
     print(f"dashboard          {dashboard.path}")
     result = export_activation(options.database, artifacts / "exports", progress=_progress)
     print(f"exports            {result.out_dir} ({len(result.segments)} segments)")
+    if result.skipped:
+        skipped = ", ".join(segment.segment_name for segment in result.skipped)
+        print(f"  skipped, email guardrails breached: {skipped}")
+    if result.unchecked:
+        print(
+            f"  {len(result.unchecked)} segment(s) written_unchecked; "
+            f"{result.unchecked[0].guardrails_unchecked_reason}"
+        )
 
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

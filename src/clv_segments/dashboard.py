@@ -11,7 +11,10 @@ Cards, as on Klaviyo's CLV dashboard:
 - five example profiles chosen by seed 002's rules (``EXAMPLE_PROFILE_RULES``), on valid-order
   counts and days since the last valid order; among the matches, the scored customer with the
   median predicted CLV (ties: the smaller customer_id), so an example is typical, not extreme;
-- segments using CLV (``marts.segment_summary``), sortable by each column;
+- segments using CLV (``marts.segment_summary``), sortable by each column, with their email
+  guardrails (``marts.segment_email_health.guardrail_status``): "ok" only when checked and
+  clear, "breached: ...", or "no history yet" while the membership history does not cover
+  the window (the guardrails are not checked then; never shown as ok);
 - exposures using CLV: the dbt exposures of the manifest (what seed 002 calls the campaigns,
   flows and forms using CLV);
 - charts: predicted CLV distribution, churn risk bands, tier and persona sizes with their share
@@ -35,6 +38,7 @@ from typing import Any
 import duckdb
 
 from clv_segments import __version__
+from clv_segments.exports import unchecked_reason
 from clv_segments.svg_charts import (
     GREEN,
     MUTED,
@@ -243,6 +247,15 @@ def _example_profile(con: duckdb.DuckDBPyConnection, rule: ExampleRule) -> tuple
     return found[0], int(found[0]["n_matches"])
 
 
+@dataclass(frozen=True)
+class SegmentGuardrails:
+    """One row of marts.segment_email_health, as the segments table shows it."""
+
+    status: str | None  # ok | breach | no_history_yet
+    breached: str = ""
+    not_checked_because: str = ""
+
+
 @dataclass
 class DashboardData:
     generated_at: datetime
@@ -253,7 +266,7 @@ class DashboardData:
     clv_bins: list[HistogramBin] = field(default_factory=list)
     churn_counts: dict[str, int] = field(default_factory=dict)
     segments: list[dict] | None = None  # None: segment_summary not built
-    guardrails: dict[str, str] | None = None  # segment -> breached guardrails ('' = none)
+    guardrails: dict[str, SegmentGuardrails] | None = None  # None: segment_email_health not built
     segment_sizes: list[dict] | None = None
     exposures: list[dict] | None = None  # None: no manifest
     backtest: dict | None = None
@@ -319,10 +332,18 @@ def _load_segments(con: duckdb.DuckDBPyConnection, data: DashboardData) -> None:
     )
     if relation_exists(con, "marts", "segment_email_health"):
         data.guardrails = {
-            name: (breached or "") if is_breach else ""
-            for name, is_breach, breached in con.execute(
-                "select segment_name, is_breach, breached_guardrails "
-                "from marts.segment_email_health"
+            name: SegmentGuardrails(
+                status=status,
+                breached=(breached or "guardrails breached") if status == "breach" else "",
+                not_checked_because=(
+                    unchecked_reason(starts_on, int(window_days), window_starts_on)
+                    if status == "no_history_yet"
+                    else ""
+                ),
+            )
+            for name, status, breached, starts_on, window_days, window_starts_on in con.execute(
+                "select segment_name, guardrail_status, breached_guardrails, history_starts_on, "
+                "health_window_days, window_starts_on from marts.segment_email_health"
             ).fetchall()
         }
     kinds = ", ".join(f"'{kind}'" for kind in CHART_KINDS)
@@ -491,6 +512,7 @@ th[aria-sort="descending"] button::after { content: " \\2193"; color: var(--ink)
 .risk-high { background: #fbe3e3; color: #9b2323; }
 .ok { color: var(--green); font-weight: 600; }
 .fail { color: var(--red); font-weight: 600; }
+.unchecked { color: #7a5a00; font-style: italic; }
 .empty { color: var(--muted); font-style: italic; }
 .profiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr));
   gap: 12px; }
@@ -771,13 +793,22 @@ def _attributes_list(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def _guardrail_cell(guardrails: dict[str, str] | None, segment: str) -> str:
-    if guardrails is None or segment not in guardrails:
+def _guardrail_cell(guardrails: dict[str, SegmentGuardrails] | None, segment: str) -> str:
+    """ok only when checked and clear; "no history yet" (never ok) when the membership history
+    does not cover the window; "breached: ..." for a breach."""
+    checked = None if guardrails is None else guardrails.get(segment)
+    if checked is None:
         return _cell(NOT_AVAILABLE, None)
-    breached = guardrails[segment]
-    if breached:
-        return _cell(f"<span class='fail'>breached: {escape(breached)}</span>", "breached")
-    return _cell("<span class='ok'>ok</span>", "ok")
+    if checked.status == "breach":
+        return _cell(f"<span class='fail'>breached: {escape(checked.breached)}</span>", "breached")
+    if checked.status == "no_history_yet":
+        title = escape(checked.not_checked_because, quote=True)
+        return _cell(
+            f"<span class='unchecked' title='{title}'>no history yet</span>", "no_history_yet"
+        )
+    if checked.status == "ok":
+        return _cell("<span class='ok'>ok</span>", "ok")
+    return _cell(NOT_AVAILABLE, None)
 
 
 def _render_segments(data: DashboardData) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -308,6 +309,46 @@ def test_backtest_card_shows_the_latest_run(demo_fields, demo_page):
     assert "run cdnow_day" in demo_page.read_text(encoding="utf-8")
 
 
+def _guardrail_cells(html: str) -> dict[str, tuple[str, str]]:
+    """segment -> (data-value, text) of the last cell (Email guardrails) of its row."""
+    cells = {}
+    for segment, row in re.findall(r"<tr data-segment='([^']+)'>(.*?)</tr>", html):
+        value, text = re.findall(r"<td[^>]*data-value='([^']*)'>(.*?)</td>", row)[-1]
+        cells[segment] = (value, re.sub(r"<[^>]+>", "", text))
+    return cells
+
+
+def test_guardrail_cell_says_ok_only_when_checked(demo_build, tmp_path):
+    """On a copy whose guardrails are set by hand: a breach, a checked segment, one without
+    history; and on the build itself (a first run), where none can be checked yet."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_build.database, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "update marts.segment_email_health set guardrail_status = case segment_name "
+            "when 'clv_low' then 'breach' when 'clv_high' then 'ok' else guardrail_status end, "
+            "is_breach = case segment_name when 'clv_low' then true when 'clv_high' then false "
+            "else is_breach end, breached_guardrails = case segment_name "
+            "when 'clv_low' then 'open_rate, spam_rate' else breached_guardrails end"
+        )
+    cells = _guardrail_cells(
+        write_dashboard(copy, tmp_path / "index.html", None, None).path.read_text("utf-8")
+    )
+    assert cells["clv_low"] == ("breached", "breached: open_rate, spam_rate")
+    assert cells["clv_high"] == ("ok", "ok")
+    assert cells["clv_medium"] == ("no_history_yet", "no history yet")
+
+    built = _guardrail_cells(
+        write_dashboard(demo_build.database, tmp_path / "built.html", None, None).path.read_text(
+            "utf-8"
+        )
+    )
+    statuses = demo_build.query("select distinct guardrail_status from marts.segment_email_health")
+    assert statuses == [("no_history_yet",)]
+    assert set(built.values()) == {("no_history_yet", "no history yet")}
+    assert "run `clv-segments backfill`" in (tmp_path / "built.html").read_text("utf-8")
+
+
 # --- in the browser ---------------------------------------------------------------------------
 
 
@@ -349,6 +390,12 @@ def test_cards_in_the_browser_show_the_marts(browser_page, demo_build):
     names = _column(page, "segments-table", 0)
     members = _column(page, "segments-table", 2)
     assert dict(zip(names, members, strict=True)) == {k: f"{v:,}" for k, v in expected.items()}
+    statuses = dict(
+        demo_build.query("select segment_name, guardrail_status from marts.segment_email_health")
+    )
+    shown = {"ok": "ok", "no_history_yet": "no history yet"}  # the build has no breach
+    guardrails = _column(page, "segments-table", 7)
+    assert dict(zip(names, guardrails, strict=True)) == {n: shown[statuses[n]] for n in names}
     exposures = _column(page, "exposures-table", 0)
     assert exposures == ["Activation exports (email platform)", "CLV dashboard"]
 

@@ -30,14 +30,27 @@ stints as (
     from {{ ref('int_segment_memberships_historized') }}
 ),
 
+window_bounds as (
+    select
+        cast({{ var('health_window_days') | int }} as integer) as health_window_days,
+        cast({{ dbt.dateadd('day', 1 - (var('health_window_days') | int), as_of_date()) }} as date)
+            as window_starts_on
+),
+
+history_start as (
+    select min(as_of_date) as history_starts_on
+    from {{ ref('segment_membership_history') }}
+),
+
 history_coverage as (
     select
-        min(as_of_date) as history_starts_on,
-        coalesce(
-            min(as_of_date) <= {{ dbt.dateadd('day', 1 - (var('health_window_days') | int), as_of_date()) }},
-            false
-        ) as is_window_covered
-    from {{ ref('segment_membership_history') }}
+        history_start.history_starts_on,
+        window_bounds.health_window_days,
+        window_bounds.window_starts_on,
+        coalesce(history_start.history_starts_on <= window_bounds.window_starts_on, false)
+            as is_window_covered
+    from window_bounds
+    cross join history_start
 ),
 
 events as (
@@ -172,6 +185,8 @@ final as (
             else 'ok'
         end as guardrail_status,
         history_starts_on,
+        health_window_days,
+        window_starts_on,
         -- e.g. 'open_rate, spam_rate'; empty when no guardrail is breached or none is checked
         case
             when is_window_covered then replace(breached_guardrails_spaced, ' ', ', ')

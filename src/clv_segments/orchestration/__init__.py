@@ -1,5 +1,6 @@
-"""The Dagster code location: the dbt project as assets, then the data quality suite, the CLV
-dashboard and the activation exports, on a weekly and a daily schedule.
+"""The Dagster code location: the main job (write, audit, publish: ``clv-segments run``) as the
+``published_warehouse`` asset, then the CLV dashboard and the activation exports from the
+published warehouse, on one daily schedule.
 
 Start it with ``dagster dev`` from the project folder (workspace.yaml points here); the
 definitions live in ``clv_segments.orchestration.definitions``. Dagster is an optional
