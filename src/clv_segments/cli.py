@@ -523,7 +523,15 @@ def _run_run(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     print(format_outcome(outcome))
     if outcome.published and not args.no_activation:
-        _activate(options, artifacts)
+        from clv_segments.exports import ExportError
+
+        try:
+            _activate(options, artifacts)
+        except ExportError as exc:  # the publish stands; the files of the last export remain
+            print(
+                f"clv-segments {command}: published, but the exports failed: {exc}", file=sys.stderr
+            )
+            return 1
     return outcome.exit_code
 
 
