@@ -346,9 +346,9 @@ CODE_FAULTS = {
     "exception_in_a_python_model": (
         lambda project: _edit(
             project / "python_models" / "clv_model_fit.py",
-            "def model(dbt, session):",
-            "def model(dbt, session):\n    raise RuntimeError('injected fault')\n\n\n"
-            "def _unused(dbt, session):",
+            "    settings = ClvSettings.from_config(config.get)\n",
+            "    settings = ClvSettings.from_config(config.get)\n"
+            "    raise RuntimeError('injected fault')\n",
         ),
         1,
         ["dbt_model [clv_model_fit]", "injected fault"],
