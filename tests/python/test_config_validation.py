@@ -57,6 +57,14 @@ def test_malformed_as_of_date_stops_the_run(tmp_path):
     assert "var as_of_date = '23/11/2026' is not a date" in result.output
 
 
+@pytest.mark.parametrize("value", ["2025-13-45", "2023-02-29"])
+def test_impossible_as_of_date_names_the_var(value, tmp_path):
+    result = run_dbt(["seed"], tmp_path, {**BASE_VARS, "as_of_date": value}, check=False)
+    _assert_stopped_before_building(result)
+    assert f"var as_of_date = '{value}' is not a calendar date" in result.output
+    assert "strptime" not in result.output and "does not match format" not in result.output
+
+
 def test_valid_configuration_runs(tmp_path):
     result = run_dbt(["seed"], tmp_path, BASE_VARS)
     assert result.returncode == 0
