@@ -111,3 +111,20 @@ def test_missing_optional_tables_mean_none(tmp_path):
     assert result.query("select count(*) from raw.events")[0][0] == 0
     assert result.query("select count(*) from staging.stg_shop__refunds")[0][0] == 0
     assert result.query("select count(*) from staging.stg_shop__orders")[0][0] > 0
+
+
+def test_reporting_currency_without_rates_stops_the_run(tmp_path):
+    # JPY is a valid ISO code but seeds/fx_rates.csv has no rates to it: without the check every
+    # order would be rejected unknown_currency and the run would carry on with no orders.
+    result = run_dbt(
+        ["build", "--select", "+base_shop__orders", "--indirect-selection", "cautious"],
+        tmp_path,
+        {**BASE_VARS, "reporting_currency": "JPY"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "var reporting_currency = JPY has no rates in seeds/fx_rates.csv" in result.output
+    assert "(it has rates to: EUR, USD)" in result.output
+    assert not result.query(
+        "select * from information_schema.tables where table_name = 'base_shop__orders'"
+    )

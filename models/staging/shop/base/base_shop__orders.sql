@@ -1,3 +1,4 @@
+{{ config(pre_hook="{{ assert_reporting_currency_has_rates() }}") }}
 -- One row per distinct raw order row (exact duplicates collapsed, counted in n_copies), with the
 -- reason it is rejected, or null when it is clean. Amounts are converted to the reporting currency.
 with
