@@ -385,6 +385,14 @@ def test_mixed_time_zones_land_on_their_utc_day(tmp_path):
     assert days == {"o8": "2024-03-02", "o9": "2024-03-01"}
 
 
+def test_a_clean_build_reports_no_rejected_rows(tmp_path):
+    result, _ = _build(tmp_path, {})
+    assert (
+        "rejected rows: no rejected rows "
+        "(customers, events, list_memberships, orders, refunds, suppressions)" in result.output
+    )
+
+
 def test_utc_offsets_after_a_space_give_the_exact_utc_instant(tmp_path):
     result, _ = _build(tmp_path, CASES["utc_offsets_after_a_space"][0])
     instants = dict(
