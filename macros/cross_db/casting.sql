@@ -58,19 +58,6 @@
     datetime(safe_cast({{ utc_offset_without_space(column) }} as timestamp), 'UTC')
 {%- endmacro %}
 
-{#- Money: exact decimals with two places, in one type everywhere. -#}
-{% macro type_money() -%}
-    {{ return(adapter.dispatch('type_money', 'clv_segments')()) }}
-{%- endmacro %}
-
-{% macro default__type_money() -%}
-    decimal(18, 2)
-{%- endmacro %}
-
-{% macro bigquery__type_money() -%}
-    numeric
-{%- endmacro %}
-
 {#- An id as text, trimmed, empty as null, case-folded unless var normalize_id_case is false. -#}
 {% macro normalize_id(column) -%}
     {%- set trimmed = 'nullif(trim(cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')), \'\')' -%}
