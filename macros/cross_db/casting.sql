@@ -1,38 +1,61 @@
 {#- Parsing and normalising raw values. Adapter-specific parts are dispatched, with a default. -#}
 
 {#- A raw timestamp (text with or without a UTC offset, or a timestamp) as a UTC timestamp without
-    time zone; null when it cannot be parsed. -#}
+    time zone; null when it cannot be parsed. Offsets +hh:mm, +hhmm, +hh and Z are accepted directly
+    after the time or after a space ("2025-11-13 01:30:03 -0500", as some exports write them): the
+    space is removed (utc_offset_without_space) before the engine parses the text. -#}
 {% macro parse_timestamp_utc(column) -%}
     {{ return(adapter.dispatch('parse_timestamp_utc', 'clv_segments')(column)) }}
 {%- endmacro %}
 
-{% macro default__parse_timestamp_utc(column) -%}
-    {{ dbt.safe_cast(column, api.Column.translate_type('timestamp')) }}
+{#- The regular expression of a time followed by spaces and a UTC offset: group 1 is the time,
+    group 4 the offset (plain characters only, so it reads the same in every engine's dialect). -#}
+{% macro utc_offset_after_space_pattern() -%}
+    ([0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?) +(Z|[+-][0-9]{2}(:?[0-9]{2})?)$
 {%- endmacro %}
 
+{#- The text of a raw timestamp with the spaces between its time and its UTC offset removed
+    (regexp_replace with \1-style back-references: DuckDB, Postgres, Redshift). -#}
+{% macro utc_offset_without_space(column) -%}
+    {{ return(adapter.dispatch('utc_offset_without_space', 'clv_segments')(column)) }}
+{%- endmacro %}
+
+{% macro default__utc_offset_without_space(column) -%}
+    regexp_replace(trim(cast({{ column }} as {{ dbt.type_string() }})), '{{ utc_offset_after_space_pattern() }}', '\1\4')
+{%- endmacro %}
+
+{% macro bigquery__utc_offset_without_space(column) -%}
+    regexp_replace(trim(cast({{ column }} as string)), r'{{ utc_offset_after_space_pattern() }}', r'\1\4')
+{%- endmacro %}
+
+{% macro spark__utc_offset_without_space(column) -%}
+    regexp_replace(trim(cast({{ column }} as string)), '{{ utc_offset_after_space_pattern() }}', '$1$4')
+{%- endmacro %}
+
+{#- Snowflake string literals unescape backslashes: the back-references are written \\1. -#}
+{% macro snowflake__utc_offset_without_space(column) -%}
+    regexp_replace(trim(to_varchar({{ column }})), '{{ utc_offset_after_space_pattern() }}', '\\1\\4')
+{%- endmacro %}
+
+{% macro default__parse_timestamp_utc(column) -%}
+    {{ dbt.safe_cast(utc_offset_without_space(column), api.Column.translate_type('timestamp')) }}
+{%- endmacro %}
+
+{#- The common case (ISO 8601, offset right after the time) is cast directly; the regular
+    expression only runs on what that cast cannot read. -#}
 {% macro duckdb__parse_timestamp_utc(column) -%}
-    timezone('UTC', try_cast({{ column }} as timestamptz))
+    timezone('UTC', coalesce(
+        try_cast({{ column }} as timestamptz),
+        try_cast({{ utc_offset_without_space(column) }} as timestamptz)
+    ))
 {%- endmacro %}
 
 {% macro snowflake__parse_timestamp_utc(column) -%}
-    convert_timezone('UTC', try_to_timestamp_tz(to_varchar({{ column }})))::timestamp_ntz
+    convert_timezone('UTC', try_to_timestamp_tz({{ utc_offset_without_space(column) }}))::timestamp_ntz
 {%- endmacro %}
 
 {% macro bigquery__parse_timestamp_utc(column) -%}
-    datetime(safe_cast(cast({{ column }} as string) as timestamp), 'UTC')
-{%- endmacro %}
-
-{#- Money: exact decimals with two places, in one type everywhere. -#}
-{% macro type_money() -%}
-    {{ return(adapter.dispatch('type_money', 'clv_segments')()) }}
-{%- endmacro %}
-
-{% macro default__type_money() -%}
-    decimal(18, 2)
-{%- endmacro %}
-
-{% macro bigquery__type_money() -%}
-    numeric
+    datetime(safe_cast({{ utc_offset_without_space(column) }} as timestamp), 'UTC')
 {%- endmacro %}
 
 {#- An id as text, trimmed, empty as null, case-folded unless var normalize_id_case is false. -#}
@@ -50,11 +73,12 @@
     nullif(lower(trim(cast({{ column }} as {{ dbt.type_string() }}))), '')
 {%- endmacro %}
 
-{#- A boolean from a boolean or text column ('true'/'false'/'1'/'0'/'yes'/'no'); null otherwise. -#}
+{#- A boolean from a boolean or text column, any case, spaces trimmed ('true'/'false', 't'/'f',
+    '1'/'0', 'yes'/'no', 'y'/'n'); null otherwise. -#}
 {% macro parse_boolean(column) -%}
     case lower(trim(cast({{ column }} as {{ dbt.type_string() }})))
-        when 'true' then true when 't' then true when '1' then true when 'yes' then true
-        when 'false' then false when 'f' then false when '0' then false when 'no' then false
+        when 'true' then true when 't' then true when '1' then true when 'yes' then true when 'y' then true
+        when 'false' then false when 'f' then false when '0' then false when 'no' then false when 'n' then false
     end
 {%- endmacro %}
 

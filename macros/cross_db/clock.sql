@@ -13,7 +13,14 @@
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
         {{ exceptions.raise_compiler_error("var as_of_date = '" ~ value ~ "' is not a date: use YYYY-MM-DD (or leave it unset for today).") }}
     {%- endif -%}
-    {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+    {#- a real calendar date: month 1-12 and a day that month has (leap years included) -#}
+    {%- set year, month, day = value.split('-') | map('int') | list -%}
+    {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
+    {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+    {%- if year < 1 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] -%}
+        {{ exceptions.raise_compiler_error("var as_of_date = '" ~ value ~ "' is not a calendar date: "
+            ~ "the month must be 01 to 12 and the day must exist in that month (YYYY-MM-DD).") }}
+    {%- endif -%}
     {{- return(value) -}}
 {%- endmacro %}
 

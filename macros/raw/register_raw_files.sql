@@ -6,8 +6,10 @@
       - creates `<raw_schema>.<table>` as a view selecting the contract's columns from the file
         (CSV is read as text, so that staging can reject unparseable values with a reason code);
       - stops the run, naming the file and the columns, when a contract column is missing;
-      - for a missing optional table (meta.required: false) creates an empty table with the
-        contract's columns ("none"); for a missing required table stops the run with the path.
+      - for a missing optional table (meta.required: false), or a 0-byte file of one, creates an
+        empty table with the contract's columns ("none"); for a missing or 0-byte required table
+        stops the run naming the file;
+      - reads a CSV that mixes LF and CRLF line endings (non-strict mode, for that file only).
     On any other adapter the raw tables are loaded by the shop's ingestion tool: nothing to do.
 -#}
 {% macro register_raw_files() -%}
@@ -36,6 +38,7 @@
             "select 'parquet' as kind from glob(" ~ clv_sql_string(parquet_file) ~ ")"
             ~ " union all select 'csv' from glob(" ~ clv_sql_string(csv_file) ~ ")"
         ).columns[0].values() | list -%}
+        {%- set is_empty_file = false -%}
         {%- set relation = adapter.quote(raw_schema) ~ '.' ~ adapter.quote(table_name) -%}
         {%- set existing = adapter.get_relation(database=target.database, schema=raw_schema, identifier=table_name) -%}
         {%- if existing is not none -%}
@@ -53,30 +56,60 @@
                     ~ " or " ~ csv_file ~ " (var raw_data_path = '" ~ raw_path ~ "'). "
                     ~ "Run `make demo` to generate demo data, or pass --vars '{raw_data_path: <your folder>}'.") }}
             {%- endif -%}
+        {%- else -%}
+            {%- set file_path = parquet_file if found[0] == 'parquet' else csv_file -%}
+            {#- A 0-byte file has not even a header: an optional table is empty, a required one stops. -#}
+            {%- set file_bytes = run_query("select size from read_blob(" ~ clv_sql_string(file_path) ~ ")").columns[0].values()[0] -%}
+            {%- set is_empty_file = file_bytes == 0 -%}
+            {%- if is_empty_file and is_required -%}
+                {{ exceptions.raise_compiler_error(
+                    "Raw file " ~ file_path ~ " is empty (0 bytes), but table '" ~ table_name ~ "' is required. "
+                    ~ "Re-export it with at least its header row (" ~ contract_columns | map(attribute='name') | join(',')
+                    ~ "), or check the export that wrote it.") }}
+            {%- endif -%}
+        {%- endif -%}
+        {%- if found | length == 0 or is_empty_file -%}
             {%- set empty_columns = [] -%}
             {%- for column in contract_columns -%}
                 {%- do empty_columns.append('cast(null as ' ~ column.data_type ~ ') as ' ~ adapter.quote(column.name)) -%}
             {%- endfor -%}
             {%- do statements.append('create table ' ~ relation ~ ' as select '
                 ~ empty_columns | join(', ') ~ ' where 1 = 0') -%}
-            {%- do log("raw: " ~ table_name ~ " not found in " ~ raw_path ~ ", optional: registered as empty", info=true) -%}
+            {%- if found | length == 0 -%}
+                {%- do log("raw: " ~ table_name ~ " not found in " ~ raw_path ~ ", optional: registered as empty", info=true) -%}
+            {%- else -%}
+                {%- do log("raw: " ~ file_path ~ " is empty (0 bytes), optional: registered as empty", info=true) -%}
+            {%- endif -%}
         {%- else -%}
             {%- if found[0] == 'parquet' -%}
-                {%- set file_path = parquet_file -%}
                 {%- set reader = "read_parquet(" ~ clv_sql_string(parquet_file) ~ ")" -%}
             {%- else -%}
-                {%- set file_path = csv_file -%}
+                {#- Mixed line endings (LF and CRLF in one file, e.g. rows appended by another tool)
+                    make DuckDB's strict CSV sniffer give up; such a file is read in non-strict mode,
+                    which accepts both, with RFC 4180 quoting stated (quote and escape '"', which the
+                    non-strict sniffer would miss: 'say ""hi""'). Other files keep the strict reader,
+                    which keeps malformed quotes as they are instead of repairing them. Detected on
+                    UTF-8 files. -#}
+                {%- set has_mixed_line_endings = false -%}
                 {%- if (var('raw_csv_encoding', 'utf-8') | lower) in ('utf-8', 'utf8') -%}
-                    {%- set invalid = run_query("select try(decode(content)) is null from read_blob("
-                        ~ clv_sql_string(csv_file) ~ ")").columns[0].values()[0] -%}
-                    {%- if invalid -%}
+                    {%- set checks = run_query(
+                        "select text is null as is_invalid, coalesce(contains(text, chr(13) || chr(10))"
+                        ~ " and regexp_matches(text, '(^|[^' || chr(13) || '])' || chr(10)), false)"
+                        ~ " as has_mixed_line_endings"
+                        ~ " from (select try(decode(content)) as text from read_blob(" ~ clv_sql_string(csv_file) ~ "))") -%}
+                    {%- if checks.columns[0].values()[0] -%}
                         {{ exceptions.raise_compiler_error(
                             "Raw file " ~ csv_file ~ " is not valid UTF-8 text (var raw_csv_encoding = 'utf-8'). "
                             ~ "Re-export it as UTF-8, or set raw_csv_encoding to its encoding (latin-1, utf-16).") }}
                     {%- endif -%}
+                    {%- set has_mixed_line_endings = checks.columns[1].values()[0] -%}
+                {%- endif -%}
+                {%- if has_mixed_line_endings -%}
+                    {%- do log("raw: " ~ csv_file ~ " mixes LF and CRLF line endings: read in non-strict mode", info=true) -%}
                 {%- endif -%}
                 {%- set reader = "read_csv(" ~ clv_sql_string(csv_file) ~ ", header = true, all_varchar = true, "
-                    ~ "encoding = " ~ clv_sql_string(var('raw_csv_encoding', 'utf-8')) ~ ")" -%}
+                    ~ "encoding = " ~ clv_sql_string(var('raw_csv_encoding', 'utf-8'))
+                    ~ (", quote = '\"', escape = '\"', strict_mode = false" if has_mixed_line_endings else "") ~ ")" -%}
             {%- endif -%}
             {%- set file_columns = run_query('describe select * from ' ~ reader).columns[0].values()
                 | map('lower') | list -%}

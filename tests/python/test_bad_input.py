@@ -106,3 +106,25 @@ def test_orders_that_do_not_count_say_why(bad_input_build):
         )
     )
     assert rows == {"o14": "zero_value", "o15": "cancelled", "o16": "fully_refunded", "o17": None}
+
+
+def test_build_output_reports_rejected_rows_per_table_and_reason(bad_input_build):
+    # The on-run-end hook prints, per raw table, each reason code and its count (expected from the
+    # fixture author's list), and never a row's values.
+    expected = Counter(
+        (row["source_table"], row["rejection_reason"])
+        for row in _read_csv(BAD_INPUT / "expected_rejections.csv")
+    )
+    report = [
+        line.split("rejected rows: ", 1)[1]
+        for line in bad_input_build.output.splitlines()
+        if "rejected rows: " in line
+    ]
+    for table in TABLES:
+        reasons = sorted(
+            ((reason, n) for (t, reason), n in expected.items() if t == table),
+            key=lambda item: (-item[1], item[0]),
+        )
+        line = f"{table}: " + (", ".join(f"{r} {n}" for r, n in reasons) or "none")
+        assert line in report
+    assert not any("@" in line for line in report), "the report shows row values"

@@ -57,6 +57,14 @@ def test_malformed_as_of_date_stops_the_run(tmp_path):
     assert "var as_of_date = '23/11/2026' is not a date" in result.output
 
 
+@pytest.mark.parametrize("value", ["2025-13-45", "2023-02-29"])
+def test_impossible_as_of_date_names_the_var(value, tmp_path):
+    result = run_dbt(["seed"], tmp_path, {**BASE_VARS, "as_of_date": value}, check=False)
+    _assert_stopped_before_building(result)
+    assert f"var as_of_date = '{value}' is not a calendar date" in result.output
+    assert "strptime" not in result.output and "does not match format" not in result.output
+
+
 def test_valid_configuration_runs(tmp_path):
     result = run_dbt(["seed"], tmp_path, BASE_VARS)
     assert result.returncode == 0
@@ -103,3 +111,20 @@ def test_missing_optional_tables_mean_none(tmp_path):
     assert result.query("select count(*) from raw.events")[0][0] == 0
     assert result.query("select count(*) from staging.stg_shop__refunds")[0][0] == 0
     assert result.query("select count(*) from staging.stg_shop__orders")[0][0] > 0
+
+
+def test_reporting_currency_without_rates_stops_the_run(tmp_path):
+    # JPY is a valid ISO code but seeds/fx_rates.csv has no rates to it: without the check every
+    # order would be rejected unknown_currency and the run would carry on with no orders.
+    result = run_dbt(
+        ["build", "--select", "+base_shop__orders", "--indirect-selection", "cautious"],
+        tmp_path,
+        {**BASE_VARS, "reporting_currency": "JPY"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "var reporting_currency = JPY has no rates in seeds/fx_rates.csv" in result.output
+    assert "(it has rates to: EUR, USD)" in result.output
+    assert not result.query(
+        "select * from information_schema.tables where table_name = 'base_shop__orders'"
+    )

@@ -34,10 +34,8 @@ final as (
         cast(coalesce(aggregated.historic_clv, 0) as {{ type_money() }}) as historic_clv,
         coalesce(aggregated.historic_number_of_orders, 0) as historic_number_of_orders,
         coalesce(aggregated.historic_number_of_order_days, 0) as historic_number_of_order_days,
-        cast(
-            aggregated.historic_clv / nullif(aggregated.historic_number_of_orders, 0)
-            as {{ type_money() }}
-        ) as average_order_value,
+        -- unrounded: tiers and personas compare it with their thresholds (400.01 / 4 = 100.0025 > 100)
+        {{ divide_money('aggregated.historic_clv', 'aggregated.historic_number_of_orders') }} as average_order_value,
         cast(
             {{ dbt.datediff('cast(aggregated.first_order_at as date)', 'cast(aggregated.last_order_at as date)', 'day') }}
             as {{ type_double() }}

@@ -38,10 +38,10 @@ netted as (
         orders.is_subscription,
         orders.amount_reporting as gross_amount,
         -- netted in the order's currency, then converted once, so rounding cannot push it below 0
-        orders.amount_reporting - {{ dbt.safe_cast('(orders.amount - coalesce(refunds.refunded_amount_original, 0)) * orders.rate_to_reporting', type_money()) }}
+        orders.amount_reporting - {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
             as refunded_amount,
         coalesce(refunds.n_refunds, 0) as n_refunds,
-        {{ dbt.safe_cast('(orders.amount - coalesce(refunds.refunded_amount_original, 0)) * orders.rate_to_reporting', type_money()) }}
+        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
             as net_amount
     from orders
     left join refunds

@@ -89,15 +89,14 @@ rfm as (
 ),
 
 -- high value = average order value above var high_value_aov; auto = the account-wide average
--- order value (all valid orders up to the as-of date)
+-- order value (all valid orders up to the as-of date), unrounded like the customers' averages
 high_value as (
     {%- if high_value_aov == 'auto' %}
     select
-        cast(sum(historic_clv) / nullif(sum(historic_number_of_orders), 0) as {{ type_money() }})
-            as high_value_aov_threshold
+        {{ divide_money('sum(historic_clv)', 'sum(historic_number_of_orders)') }} as high_value_aov_threshold
     from history
     {%- else %}
-    select cast({{ high_value_aov }} as {{ type_money() }}) as high_value_aov_threshold
+    select cast({{ high_value_aov }} as {{ type_money_unrounded() }}) as high_value_aov_threshold
     {%- endif %}
 ),
 

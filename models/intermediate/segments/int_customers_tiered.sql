@@ -1,6 +1,7 @@
 -- One row per customer: the CLV tier (seed 000) on the var clv_tier_basis and the AOV tier
 -- (seed 001) on the historic average order value, from the thresholds in seeds/clv_tiers.csv and
--- seeds/aov_tiers.csv. A customer without a basis value has no tier.
+-- seeds/aov_tiers.csv. A customer without a basis value has no tier. Values are compared unrounded
+-- (an average order value of 100.0025 is above 100).
 with
 
 predictions as (
@@ -25,7 +26,7 @@ basis as (
     select
         customer_id,
         '{{ var("clv_tier_basis") }}' as clv_tier_basis,
-        {{ var("clv_tier_basis") }}_clv as clv_basis_value,
+        cast({{ var("clv_tier_basis") }}_clv as {{ type_money_unrounded() }}) as clv_basis_value,
         average_order_value
     from predictions
 ),

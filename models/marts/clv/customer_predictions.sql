@@ -86,11 +86,12 @@ final as (
     select
         customer_id,
         historic_clv,
-        cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money() }})
+        -- unrounded, so that CLV tiers compare the exact value; exports round to the cent
+        cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money_unrounded() }})
             as predicted_clv,
         cast(
-            historic_clv + cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money() }})
-            as {{ type_money() }}
+            historic_clv + cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money_unrounded() }})
+            as {{ type_money_unrounded() }}
         ) as total_clv,
         historic_number_of_orders,
         cast(expected_purchases as {{ type_double() }}) as predicted_number_of_orders,
@@ -108,7 +109,7 @@ final as (
                 cast({{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date)
         end as expected_date_of_next_order,
         cast(probability_alive as {{ type_double() }}) as probability_alive,
-        cast(expected_average_order_value as {{ type_money() }}) as expected_average_order_value,
+        cast(expected_average_order_value as {{ type_money_unrounded() }}) as expected_average_order_value,
         first_order_at,
         last_order_at,
         case

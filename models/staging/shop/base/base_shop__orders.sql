@@ -1,3 +1,4 @@
+{{ config(pre_hook="{{ assert_reporting_currency_has_rates() }}") }}
 -- One row per distinct raw order row (exact duplicates collapsed, counted in n_copies), with the
 -- reason it is rejected, or null when it is clean. Amounts are converted to the reporting currency.
 with
@@ -63,7 +64,9 @@ checked as (
     select
         collapsed.*,
         fx_rates.rate_to_reporting,
-        {{ dbt.safe_cast('collapsed.amount * fx_rates.rate_to_reporting', type_money()) }} as amount_reporting,
+        -- exact product; rounded once, to the cent, half away from zero (macros/cross_db/money.sql)
+        {{ money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting') }} as amount_reporting_unrounded,
+        {{ round_money(money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting')) }} as amount_reporting,
         customers.customer_id is not null as is_known_customer,
         conflicting_keys.order_id is not null as has_conflicting_key
     from collapsed
@@ -97,7 +100,7 @@ final as (
             when amount is null then 'unparseable_amount'
             when amount < 0 then 'negative_amount'
             when rate_to_reporting is null then 'unknown_currency'
-            when amount_reporting > {{ var('max_order_amount') }} then 'amount_above_maximum'
+            when amount_reporting_unrounded > {{ var('max_order_amount') }} then 'amount_above_maximum'
             when status is null or status not in ('placed', 'cancelled') then 'unknown_status'
             when {{ days_ago('ordered_at') }} < 0 then 'after_as_of_date'
             when not is_known_customer then 'unknown_customer'

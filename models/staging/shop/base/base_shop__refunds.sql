@@ -97,7 +97,7 @@ final as (
         cumulated.order_id,
         cumulated.refunded_at,
         cumulated.amount,
-        {{ dbt.safe_cast('cumulated.amount * fx_rates.rate_to_reporting', type_money()) }} as amount_reporting,
+        {{ round_money(money_times_rate('cumulated.amount', 'fx_rates.rate_to_reporting')) }} as amount_reporting,
         cumulated.n_copies,
         cumulated.raw_values,
         coalesce(
