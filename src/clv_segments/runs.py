@@ -9,8 +9,8 @@ DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
 2. **Write**: a fresh candidate file beside the warehouse (``<name>.candidate.duckdb``) receives a
    copy of the published history tables (schema ``published_history``: the only state carried
    from run to run) and the whole ``dbt build``.
-3. **Audit**: every dbt test of severity error (the build), the Great Expectations suite, and the
-   circuit breakers (``marts.circuit_breakers``). A breach the run was not told to accept, a
+3. **Audit**: every dbt test of severity error (the build), the circuit breakers
+   (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations suite. A breach the run was not told to accept, a
    failed test or expectation stops here: the published file is untouched, the candidate stays
    for inspection, and the report names each check, its figure, its threshold and its var.
 4. **Publish**: the candidate is checkpointed and renamed over the published file, one atomic
@@ -553,7 +553,8 @@ def run_pipeline(
         outcome.stage = "audit"
         started = time.perf_counter()
         failures, outcome.accepted = breaker_results(candidate)
-        if options.run_validation_suite:
+        if options.run_validation_suite and not failures:
+            # a breach already stops the publish: fix it first, then the suite runs
             failures += validation_failures(candidate, options, dbt_vars)
         outcome.seconds["audit"] = time.perf_counter() - started
         if failures:
