@@ -10,8 +10,8 @@ DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
    copy of the published history tables (schema ``published_history``: the only state carried
    from run to run) and the whole ``dbt build``.
 3. **Audit**: every dbt test of severity error (the build), the circuit breakers
-   (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations suite. A breach the run was not told to accept, a
-   failed test or expectation stops here: the published file is untouched, the candidate stays
+   (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations
+   suite. A breach the run was not told to accept, a failed test or expectation stops here: the published file is untouched, the candidate stays
    for inspection, and the report names each check, its figure, its threshold and its var.
 4. **Publish**: the candidate is checkpointed and renamed over the published file, one atomic
    ``rename(2)``. A reader holding the old file open keeps reading the old version; the next one
