@@ -11,8 +11,9 @@ DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
    from run to run) and the whole ``dbt build``.
 3. **Audit**: every dbt test of severity error (the build), the circuit breakers
    (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations
-   suite. A breach the run was not told to accept, a failed test or expectation stops here: the published file is untouched, the candidate stays
-   for inspection, and the report names each check, its figure, its threshold and its var.
+   suite. A breach the run was not told to accept, a failed test or expectation stops here:
+   the published file is untouched, the candidate stays for inspection, and the report
+   names each check, its figure, its threshold and its var.
 4. **Publish**: the candidate is checkpointed and renamed over the published file, one atomic
    ``rename(2)``. A reader holding the old file open keeps reading the old version; the next one
    to open the path reads the new one. Nothing is copied.
@@ -526,8 +527,15 @@ def run_pipeline(
                 select = " ".join(f"+{name}" for name in BACKFILL_HISTORY_MODELS)
                 code = run_dbt(
                     # seeds and models upstream of the history; the final run is the audited one
-                    ["build", "--select", select, "--exclude-resource-type", "test",
-                     "--exclude-resource-type", "unit_test"],  # fmt: skip
+                    [
+                        "build",
+                        "--select",
+                        select,
+                        "--exclude-resource-type",
+                        "test",
+                        "--exclude-resource-type",
+                        "unit_test",
+                    ],  # fmt: skip
                     options,
                     candidate,
                     {**dbt_vars, "as_of_date": step_date.isoformat()},
