@@ -464,7 +464,10 @@ def test_a_same_day_rerun_after_a_bad_run_keeps_history_intact(
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     after = published_state(warehouse, exclude=RUN_VOLATILE_COLUMNS)
     first = published_state(published, exclude=RUN_VOLATILE_COLUMNS)
+    # the circuit breakers compare with the last published run, which for the rerun is the first
+    # publish itself: their previous values differ by design; every other table is identical
     tables = {key for key in first if key.startswith(("marts.", "history."))}
+    tables.discard("marts.circuit_breakers")
     assert len(tables) > 15
     assert {key: after[key] for key in tables} == {key: first[key] for key in tables}
     with duckdb.connect(str(warehouse), read_only=True) as con:
