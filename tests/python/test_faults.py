@@ -188,7 +188,7 @@ INPUT_FAULTS = {
         ["rejected_share [orders]", "unknown_customer"],
     ),
     "orders_dated_after_the_as_of_date": (
-        _set("orders", "ordered_at", lambda row: _shift_years(row["ordered_at"], 2), share=0.2),
+        _set("orders", "ordered_at", lambda row: _shift_years(row["ordered_at"], 5), share=0.2),
         ["rejected_share [orders]", "after_as_of_date"],
     ),
     "unknown_event_types": (
