@@ -423,15 +423,24 @@ def validation_failures(candidate: Path, options: RunOptions, dbt_vars: Mapping)
     ]
 
 
-def rejected_row_counts(candidate: Path) -> list[dict[str, Any]]:
-    """Rejected raw rows per table and reason code (counts only: raw rows can hold e-mails)."""
+def mart_built(candidate: Path, name: str) -> bool:
+    """True when the (fresh) candidate holds ``marts.<name>``, i.e. this build made it."""
+    if not candidate.is_file():
+        return False
     with duckdb.connect(str(candidate), read_only=True) as con:
         (built,) = con.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'rejected_rows'"
+            "where table_schema = 'marts' and table_name = ?",
+            [name],
         ).fetchone()
-        if not built:
-            return []
+    return built > 0
+
+
+def rejected_row_counts(candidate: Path) -> list[dict[str, Any]]:
+    """Rejected raw rows per table and reason code (counts only: raw rows can hold e-mails)."""
+    if not mart_built(candidate, "rejected_rows"):
+        return []
+    with duckdb.connect(str(candidate), read_only=True) as con:
         rows = con.execute(
             "select source_table, rejection_reason, sum(n_copies) from marts.rejected_rows "
             "group by 1, 2 order by 1, 3 desc, 2"
@@ -553,9 +562,11 @@ def run_pipeline(
         started = time.perf_counter()
         code = run_dbt(["build"], options, candidate, dbt_vars, log_path, progress)
         outcome.seconds["build"] = time.perf_counter() - started
-        outcome.rejected_rows = rejected_row_counts(candidate) if candidate.is_file() else []
+        outcome.rejected_rows = rejected_row_counts(candidate)
         if code != 0:
             outcome.failures = dbt_failures(target_path, code, log_path)
+            if mart_built(candidate, "circuit_breakers"):  # built before the failure: say more
+                outcome.failures += breaker_results(candidate)[0]
             return _finish(outcome, run_dir, progress)
 
         outcome.stage = "audit"
