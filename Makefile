@@ -65,7 +65,7 @@ validate: install ## Great Expectations suite over the built marts; Data Docs in
 test: install    ## the whole test suite: lint, then pytest (dbt builds with every data and unit test, GX, browser)
 	$(BIN)/ruff check src tests/python benchmarks python_models
 	bash tests/setup/install_chromium.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile    # two workers, one test file each at a time
 
 lint: install    ## ruff
 	$(BIN)/ruff check src tests/python benchmarks python_models

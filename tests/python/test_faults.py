@@ -300,7 +300,16 @@ def _project_copy(tmp_path: Path) -> Path:
         PROJECT_DIR,
         project,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "data", "target", "logs", "artifacts", "__pycache__", ".*_cache"
+            ".git",
+            ".venv",
+            "data",
+            "target",
+            "logs",
+            "artifacts",
+            "__pycache__",
+            ".*_cache",
+            ".tmp_dagster_home_*",
+            "*.duckdb*",
         ),
     )
     return project
