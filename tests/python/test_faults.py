@@ -185,7 +185,9 @@ INPUT_FAULTS = {
     ),
     "orders_dated_after_the_as_of_date": (
         _set("orders", "ordered_at", lambda row: _shift_years(row["ordered_at"], 5), share=0.2),
-        ["rejected_share [orders]", "after_as_of_date"],
+        # rows after the as-of date are not damage (breaker_rejected_share_ignores): the
+        # orders that vanish from the clean set trip the drop breaker instead
+        ["drop [clean_rows:orders]", "after_as_of_date"],
     ),
     "unknown_event_types": (
         _set("events", "event_type", lambda row: "page_view", share=0.5),

@@ -2,7 +2,8 @@
 -- publishes, each with its figure, its threshold and the var that sets it (README "Circuit
 -- breakers"). A breach stops the publish unless the var accept_breakers names it ('check' or
 -- 'check:subject'), which the run log records. "Previous" is the last published run.
---   rejected_share     rejected rows / raw rows of a raw table > breaker_max_rejected_share
+--   rejected_share     rejected rows / raw rows of a raw table > breaker_max_rejected_share (rows
+--                      rejected for a reason in breaker_rejected_share_ignores do not count)
 --   drop               a figure fell by more than breaker_max_drop_share since the last published
 --                      run: clean rows of each raw table, valid orders, total historic CLV
 --   min_valid_orders   fewer valid orders than breaker_min_valid_orders
@@ -41,13 +42,31 @@ previous_figures as (
         on published_figures.as_of_date = last_published.as_of_date
 ),
 
+-- rows after the as-of date are the clock at work, not damage (a backtest, a past as-of date):
+-- the reasons in var breaker_rejected_share_ignores do not count towards the rejected share
+counted_rejections as (
+    select
+        source_table,
+        rejection_reason
+    from {{ ref('rejected_rows') }}
+    where rejection_reason not in ({{ clv_sql_list(var('breaker_rejected_share_ignores') or []) }})
+),
+
+rejected_per_table as (
+    select
+        source_table,
+        count(*) as rejected_rows
+    from counted_rejections
+    group by 1
+),
+
 top_rejection_reasons as (
     select
         source_table,
         rejection_reason,
-        sum(n_copies) as rejected_rows,
-        row_number() over (partition by source_table order by sum(n_copies) desc, rejection_reason) as reason_rank
-    from {{ ref('rejected_rows') }}
+        count(*) as rejected_rows,
+        row_number() over (partition by source_table order by count(*) desc, rejection_reason) as reason_rank
+    from counted_rejections
     group by 1, 2
 ),
 
@@ -55,11 +74,11 @@ rejected_share as (
     select
         'rejected_share' as check_name,
         raw_rows.subject,
-        rejected.value / raw_rows.value as figure_value,
+        coalesce(rejected.rejected_rows, 0) / raw_rows.value as figure_value,
         cast(null as {{ type_double() }}) as previous_value,
         cast({{ var('breaker_max_rejected_share') }} as {{ type_double() }}) as threshold,
         'breaker_max_rejected_share' as var_name,
-        rejected.value / raw_rows.value > {{ var('breaker_max_rejected_share') }} as is_breach,
+        coalesce(rejected.rejected_rows, 0) / raw_rows.value > {{ var('breaker_max_rejected_share') }} as is_breach,
         {{ dbt.concat([
             "'marts.rejected_rows where source_table = '''",
             "raw_rows.subject",
@@ -70,9 +89,8 @@ rejected_share as (
             "' rows)'",
         ]) }} as look_at
     from figures as raw_rows
-    inner join figures as rejected
-        on raw_rows.subject = rejected.subject
-        and rejected.figure = 'rejected_rows'
+    left join rejected_per_table as rejected
+        on raw_rows.subject = rejected.source_table
     left join top_rejection_reasons
         on raw_rows.subject = top_rejection_reasons.source_table
         and top_rejection_reasons.reason_rank = 1
