@@ -43,6 +43,7 @@ import duckdb
 
 from clv_segments.mart_expectations import load_dbt_vars
 from clv_segments.preflight import ConfigurationError, check_configuration
+from clv_segments.warehouse import relation_exists
 
 __all__ = [
     "EXIT_AUDIT_FAILED",
@@ -167,12 +168,7 @@ def last_published_as_of_date(published: Path) -> date | None:
     if not published.is_file():
         return None
     with duckdb.connect(str(published), read_only=True) as con:
-        (exists,) = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = 'run_log'",
-            [HISTORY_SCHEMA],
-        ).fetchone()
-        if not exists:
+        if not relation_exists(con, HISTORY_SCHEMA, "run_log"):
             return None
         (latest,) = con.execute(f"select max(as_of_date) from {HISTORY_SCHEMA}.run_log").fetchone()
     return latest
@@ -428,12 +424,7 @@ def mart_built(candidate: Path, name: str) -> bool:
     if not candidate.is_file():
         return False
     with duckdb.connect(str(candidate), read_only=True) as con:
-        (built,) = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = ?",
-            [name],
-        ).fetchone()
-    return built > 0
+        return relation_exists(con, "marts", name)
 
 
 def rejected_row_counts(candidate: Path) -> list[dict[str, Any]]:
