@@ -19,6 +19,8 @@
         'prior_engagement_days': 1, 'espresso_days': 1, 'dead_weight_days': 1,
         'health_window_days': 1, 'winback_min_members': 0, 'incremental_lookback_days': 0,
         'breaker_min_valid_orders': 0, 'breaker_segment_churn_min_members': 1, 'backfill_step_days': 1,
+        'clv_backtest_days': 1, 'clv_backtest_next_order_tolerance_days': 0,
+        'clv_backtest_calibration_bands': 1,
     } -%}
     {%- for name, minimum in whole_numbers.items() -%}
         {%- set value = var(name, none) -%}
@@ -37,6 +39,7 @@
         'max_order_amount': [0.01, 1e15],
         'breaker_max_rejected_share': [0, 1], 'breaker_max_drop_share': [0, 1],
         'breaker_max_segment_churn': [0, 1e6],
+        'clv_prediction_interval_level': [0.01, 0.99], 'clv_next_order_probability': [0.01, 0.99],
     } -%}
     {%- for name, bounds in bounded.items() -%}
         {%- set value = var(name, none) -%}
@@ -60,6 +63,9 @@
     {#- choices -#}
     {%- set choices = {
         'clv_time_unit': ['day', 'week'],
+        'clv_model': ['auto', 'bgnbd', 'pareto_nbd', 'mbgnbd'],
+        'clv_model_fallback': ['bgnbd', 'pareto_nbd', 'mbgnbd'],
+        'clv_next_order_date_source': ['model', 'average_gap'],
         'clv_tier_basis': ['total', 'historic', 'predicted'],
         'run_kind': ['run', 'backfill'],
     } -%}

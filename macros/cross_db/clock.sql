@@ -29,10 +29,19 @@
     cast('{{ as_of_date_string() }}' as date)
 {%- endmacro %}
 
+{#- The CLV backtest's calibration clock, as_of_date - clv_backtest_days, as a SQL date literal:
+    the candidates are fitted on what was known then and scored on the days since. -#}
+{% macro calibration_date() -%}
+    {%- set as_of = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d') -%}
+    {%- set calibration = as_of - modules.datetime.timedelta(days=var('clv_backtest_days') | int) -%}
+    cast('{{ calibration.strftime('%Y-%m-%d') }}' as date)
+{%- endmacro %}
+
 {#- days_ago(t) = as_of_date minus t's calendar date (UTC), in whole days. "Within the last N days"
-    is 0 <= days_ago < N; rows with days_ago < 0 are after the as-of date and not used. -#}
-{% macro days_ago(timestamp_expression) -%}
-    {{ dbt.datediff('cast(' ~ timestamp_expression ~ ' as date)', as_of_date(), 'day') }}
+    is 0 <= days_ago < N; rows with days_ago < 0 are after the as-of date and not used. `clock`
+    (a SQL date expression) replaces the as-of date, for the backtest's calibration clock. -#}
+{% macro days_ago(timestamp_expression, clock=none) -%}
+    {{ dbt.datediff('cast(' ~ timestamp_expression ~ ' as date)', clock or as_of_date(), 'day') }}
 {%- endmacro %}
 
 {#- True when the timestamp's date falls within the last `days` days (0 <= days_ago < days). -#}

@@ -1,5 +1,7 @@
 -- One row per customer: Klaviyo's CLV profile fields (historic, predicted, total CLV, churn) as of
--- the as-of date. Predictive fields are null when the model is not ready or not fitted, or the
+-- the as-of date, from the purchase model the backtest chose (int_clv_model_chosen) and
+-- Gamma-Gamma, with an interval for the predicted orders and a model-based next-order date beside
+-- Klaviyo's. Predictive fields are null when the model is not ready or not fitted, or the
 -- customer has no valid order in the history window; prediction_status says which.
 with
 
@@ -26,7 +28,9 @@ cell_predictions as (
 
 fit as (
     select
-        max(case when model_name = 'bg_nbd' and metric = 'status' then detail end) as bg_nbd_status,
+        max(case when model_name = 'clv' and metric = 'purchase_model' then detail end) as purchase_model,
+        max(case when model_name in ('bgnbd', 'pareto_nbd', 'mbgnbd') and metric = 'status' then detail end)
+            as purchase_model_status,
         max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end) as gamma_gamma_status,
         max(case when model_name = 'gamma_gamma' and metric = 'p' then value end) as gg_p,
         max(case when model_name = 'gamma_gamma' and metric = 'q' then value end) as gg_q,
@@ -53,20 +57,24 @@ scored as (
         history.last_order_at,
         history.has_valid_order,
         rft.customer_id is not null as is_in_history_window,
-        fit.bg_nbd_status,
+        fit.purchase_model,
+        fit.purchase_model_status,
         fit.gamma_gamma_status,
-        case when fit.bg_nbd_status = 'fitted' then cell_predictions.expected_purchases end
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.expected_purchases end
             as expected_purchases,
-        case when fit.bg_nbd_status = 'fitted' then cell_predictions.probability_alive end
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.purchases_low end
+            as purchases_low,
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.purchases_high end
+            as purchases_high,
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.probability_alive end
             as probability_alive,
-        case when fit.bg_nbd_status = 'fitted' then cell_predictions.churn_probability end
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.churn_probability end
             as churn_probability,
+        case when fit.purchase_model_status = 'fitted' then cell_predictions.days_to_next_purchase end
+            as days_to_next_purchase,
         case
             when fit.gamma_gamma_status <> 'fitted' or rft.customer_id is null then null
-            when rft.frequency > 0 then
-                (fit.gg_q - 1) / (fit.gg_p * rft.frequency + fit.gg_q - 1) * (fit.gg_p * fit.gg_v / (fit.gg_q - 1))
-                + fit.gg_p * rft.frequency / (fit.gg_p * rft.frequency + fit.gg_q - 1) * rft.monetary_value
-            else fit.gg_p * fit.gg_v / (fit.gg_q - 1)
+            else {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value') }}
         end as expected_average_order_value,
         fit.discount_factor,
         cast(round(coalesce(history.average_days_between_orders, account.account_average_days_between_orders), 0)
@@ -82,6 +90,21 @@ scored as (
     cross join account
 ),
 
+dated as (
+    select
+        scored.*,
+        case
+            when has_valid_order and days_to_next_order is not null then
+                cast({{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date)
+        end as expected_date_of_next_order,
+        -- the model's date: when P(another order) reaches clv_next_order_probability, if within the window
+        cast(
+            {{ dbt.dateadd('day', 'cast(round(days_to_next_purchase, 0) as ' ~ dbt.type_int() ~ ')', as_of_date()) }}
+            as date
+        ) as predicted_next_order_date
+    from scored
+),
+
 final as (
     select
         customer_id,
@@ -95,6 +118,8 @@ final as (
         ) as total_clv,
         historic_number_of_orders,
         cast(expected_purchases as {{ type_double() }}) as predicted_number_of_orders,
+        cast(purchases_low as {{ dbt.type_int() }}) as predicted_number_of_orders_low,
+        cast(purchases_high as {{ dbt.type_int() }}) as predicted_number_of_orders_high,
         average_order_value,
         cast(average_days_between_orders as {{ type_double() }}) as average_days_between_orders,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
@@ -104,24 +129,27 @@ final as (
             when churn_probability > {{ var('churn_risk_high_min') }} then 'high'
             else 'medium'
         end as churn_risk,
+        expected_date_of_next_order,
+        predicted_next_order_date,
         case
-            when has_valid_order and days_to_next_order is not null then
-                cast({{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date)
-        end as expected_date_of_next_order,
+            when '{{ var('clv_next_order_date_source') }}' = 'model' then predicted_next_order_date
+            else expected_date_of_next_order
+        end as next_order_date,
         cast(probability_alive as {{ type_double() }}) as probability_alive,
         cast(expected_average_order_value as {{ type_money_unrounded() }}) as expected_average_order_value,
         first_order_at,
         last_order_at,
         case
             when not has_valid_order then 'no_valid_order'
-            when bg_nbd_status = 'not_ready' then 'model_not_ready'
-            when bg_nbd_status <> 'fitted' or gamma_gamma_status <> 'fitted' then 'model_failed'
+            when purchase_model_status = 'not_ready' then 'model_not_ready'
+            when purchase_model_status <> 'fitted' or gamma_gamma_status <> 'fitted' then 'model_failed'
             when not is_in_history_window then 'outside_history_window'
             else 'scored'
         end as prediction_status,
         {{ as_of_date() }} as as_of_date,
-        {{ var('clv_prediction_days') }} as prediction_window_days
-    from scored
+        {{ var('clv_prediction_days') }} as prediction_window_days,
+        purchase_model
+    from dated
 )
 
 select * from final
