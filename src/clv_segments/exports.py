@@ -95,11 +95,8 @@ KLAVIYO_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ),
     ("Churn probability", "churn_probability", "round(p.churn_probability, 4)"),
     ("Churn risk", "churn_risk", "p.churn_risk"),
-    (
-        "Expected date of next order",
-        "expected_date_of_next_order",
-        "cast(p.expected_date_of_next_order as date)",
-    ),
+    # next_order_date: the model's date or Klaviyo's average gap, as var clv_next_order_date_source
+    ("Expected date of next order", "next_order_date", "cast(p.next_order_date as date)"),
 )
 """The CSV columns, in order."""
 

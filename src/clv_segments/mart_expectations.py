@@ -58,7 +58,10 @@ PREDICTION_STATUSES = (
     "model_failed",
 )
 CHURN_RISKS = ("low", "medium", "high")
-MODEL_NAMES = ("bg_nbd", "gamma_gamma")
+PURCHASE_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
+MODEL_NAMES = (*PURCHASE_MODELS, "gamma_gamma")
+FIT_SCOPES = ("current", "backtest")
+BACKTEST_STATUSES = ("measured", "history_too_short", "fit_failed")
 MODEL_STATUSES = ("fitted", "not_ready", "failed")
 CLV_TIER_BASES = ("total", "historic", "predicted")
 
@@ -288,6 +291,7 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
     low, high = settings.churn_risk_low_max, settings.churn_risk_high_min
     predictive = ("predicted_clv", "predicted_number_of_orders", "churn_probability")
     predictive += ("probability_alive", "expected_average_order_value")
+    predictive += ("predicted_number_of_orders_low", "predicted_number_of_orders_high")
     any_null = " or ".join(f"{column} is null" for column in predictive)
     any_not_null = " or ".join(f"{column} is not null" for column in predictive)
     return MartChecks(
@@ -305,6 +309,7 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
             gxe.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="probability_alive", min_value=0, max_value=1),
             gxe.ExpectColumnValuesToBeInSet(column="churn_risk", value_set=list(CHURN_RISKS)),
+            gxe.ExpectColumnValuesToBeInSet(column="purchase_model", value_set=list(PURCHASE_MODELS)),
             gxe.ExpectColumnValuesToNotBeNull(column="prediction_status"),
             gxe.ExpectColumnValuesToBeInSet(
                 column="prediction_status", value_set=list(PREDICTION_STATUSES)
@@ -345,6 +350,26 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
                 """,
             ),
             _rule(
+                "prediction_interval_is_ordered",
+                "predicted_number_of_orders_low <= predicted_number_of_orders_high, both or neither.",
+                """
+                select customer_id, predicted_number_of_orders_low, predicted_number_of_orders_high
+                from {batch}
+                where (predicted_number_of_orders_low is null)
+                        <> (predicted_number_of_orders_high is null)
+                    or predicted_number_of_orders_low > predicted_number_of_orders_high
+                """,
+            ),
+            _rule(
+                "predicted_next_order_date_is_not_past",
+                "The model's next-order date is never before the as-of date.",
+                """
+                select customer_id, predicted_next_order_date, as_of_date
+                from {batch}
+                where predicted_next_order_date < as_of_date
+                """,
+            ),
+            _rule(
                 "scored_customers_have_every_prediction",
                 "A customer whose prediction_status is 'scored' has every predictive field.",
                 f"""
@@ -370,10 +395,11 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
 def _clv_model_diagnostics(settings: SuiteSettings) -> MartChecks:
     return MartChecks(
         mart="clv_model_diagnostics",
-        key_columns=("model_name",),
+        key_columns=("fit_scope", "model_name"),
         column_checks=(
-            gxe.ExpectColumnDistinctValuesToEqualSet(column="model_name", value_set=MODEL_NAMES),
-            gxe.ExpectColumnValuesToBeUnique(column="model_name"),
+            gxe.ExpectColumnValuesToBeInSet(column="model_name", value_set=list(MODEL_NAMES)),
+            gxe.ExpectColumnValuesToBeInSet(column="fit_scope", value_set=list(FIT_SCOPES)),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["fit_scope", "model_name"]),
             gxe.ExpectColumnValuesToNotBeNull(column="status"),
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(MODEL_STATUSES)),
             gxe.ExpectColumnValuesToBeInSet(
@@ -399,6 +425,17 @@ def _clv_model_diagnostics(settings: SuiteSettings) -> MartChecks:
                     and (failed_readiness_checks is null or failed_readiness_checks = '')
                 """,
             ),
+            _rule(
+                "current_fit_has_one_purchase_model_the_chosen_one",
+                "The current fit has exactly one purchase model and Gamma-Gamma, and its purchase "
+                "model is the chosen one.",
+                """
+                select count(*) as purchase_models, min(model_name) as model_name
+                from {batch}
+                where fit_scope = 'current' and model_name <> 'gamma_gamma'
+                having count(*) <> 1 or not bool_and(is_chosen)
+                """,
+            ),
         ),
     )
 
@@ -413,6 +450,61 @@ def _clv_model_parameters() -> MartChecks:
             gxe.ExpectColumnValuesToBeBetween(column="estimate", min_value=0, strict_min=True),
         ),
         row_rules=(),
+    )
+
+
+def _clv_backtest_metrics(settings: SuiteSettings) -> MartChecks:
+    shares = (
+        "top_decile_revenue_share",
+        "interval_coverage",
+        "next_order_within_14_days",
+        "next_order_date_before_clock_share",
+        "churn_brier",
+    )
+    return MartChecks(
+        mart="clv_backtest_metrics",
+        key_columns=("model", "metric"),
+        column_checks=(
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["model", "metric"]),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="backtest_status", value_set=list(BACKTEST_STATUSES)
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(column="is_chosen"),
+            _as_of_date_check(settings),
+        ),
+        row_rules=(
+            _rule(
+                "shares_are_between_0_and_1",
+                "Shares, coverage and the Brier score lie between 0 and 1.",
+                f"""
+                select model, metric, value
+                from {{batch}}
+                where metric in ({", ".join(f"'{name}'" for name in shares)})
+                    and (value < 0 or value > 1)
+                """,
+            ),
+            _rule(
+                "at_most_one_chosen_model",
+                "The rows marked is_chosen belong to one purchase model.",
+                f"""
+                select count(distinct model) as chosen_models
+                from {{batch}}
+                where is_chosen
+                having count(distinct model) > 1
+                    or min(model) not in ({", ".join(f"'{name}'" for name in PURCHASE_MODELS)})
+                """,
+            ),
+            _rule(
+                "unmeasured_rows_say_why",
+                "A candidate that was not measured has a null value and a status_detail.",
+                """
+                select model, metric, value, backtest_status, status_detail
+                from {batch}
+                where backtest_status <> 'measured'
+                    and (value is not null or status_detail is null)
+                """,
+            ),
+        ),
     )
 
 
@@ -502,6 +594,7 @@ def build_mart_checks(settings: SuiteSettings) -> list[MartChecks]:
         _customer_predictions(settings),
         _clv_model_diagnostics(settings),
         _clv_model_parameters(),
+        _clv_backtest_metrics(settings),
         _customer_tiers(settings),
         _segment_summary(settings),
     ]
