@@ -1,8 +1,9 @@
-"""Purchase models (BG/NBD, Pareto/NBD, MBG/NBD): fits, scores, the purchase count distribution.
+"""Purchase models (BG/NBD, Pareto/NBD, MBG/NBD) and the CLV step's fit and score tables.
 
 The maths is checked against lifetimes (likelihoods, P(alive), expected purchases, Pareto/NBD's
 conditional pmf), the literature (Fader and Hardie's CDNOW Pareto/NBD estimates), hand
-calculations and exact simulations of each model.
+calculations and exact simulations of each model; the tables against the interface the dbt
+models read.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-from lifetimes.datasets import load_cdnow_summary
+from lifetimes.datasets import load_cdnow_summary, load_cdnow_summary_data_with_monetary_value
 
 from clv_segments import purchase_models as pm
 from clv_segments.bgnbd import aggregate_cells
+from clv_segments.clv_model import (
+    FIT_COLUMNS,
+    SCORE_COLUMNS,
+    ClvSettings,
+    fit_backtest,
+    fit_clv,
+    score_cells_from_fit,
+)
 from clv_segments.penalized_fit import ClvFitError
 from clv_segments.purchase_models import MODEL_NAMES
 
@@ -379,3 +388,230 @@ def test_next_purchase_closed_form_by_hand() -> None:
     )
     assert math.isnan(pm.time_to_next_purchase("bgnbd", params, 0.5, t * 0.99, 2, 30.0, 39.0)[0])
     assert math.isnan(pm.time_to_next_purchase("bgnbd", params, 0.75, 1e9, 2, 30.0, 39.0)[0])
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+BASE_CONFIG = {
+    "clv_prediction_days": "365",
+    "churn_horizon_days": "90",
+    "clv_time_unit": "day",
+    "clv_fit_sample_size": "100000",
+    "clv_fit_seed": "42",
+    "clv_penalizers": "[0.0, 0.001, 0.01, 0.1]",
+    "clv_monthly_discount_rate": "0",
+}
+
+
+def test_settings_read_the_model_card_vars() -> None:
+    defaults = ClvSettings.from_config(BASE_CONFIG.get)
+    assert (defaults.interval_level, defaults.next_order_probability) == (0.8, 0.5)
+    assert (defaults.model, defaults.backtest_days) == ("auto", 90)
+    config = BASE_CONFIG | {
+        "clv_prediction_interval_level": "0.9",
+        "clv_next_order_probability": 0.6,
+        "clv_model": "pareto_nbd",
+        "clv_backtest_days": "273",
+    }
+    settings = ClvSettings.from_config(config.get)
+    assert (settings.interval_level, settings.next_order_probability) == (0.9, 0.6)
+    assert (settings.model, settings.backtest_days) == ("pareto_nbd", 273.0)
+    for key, bad in [
+        ("clv_prediction_interval_level", "1"),
+        ("clv_prediction_interval_level", "eighty"),
+        ("clv_next_order_probability", "0"),
+        ("clv_model", "bg_nbd"),
+        ("clv_backtest_days", "-5"),
+    ]:
+        with pytest.raises(ValueError, match=key):
+            ClvSettings.from_config((BASE_CONFIG | {key: bad}).get)
+
+
+# --- fit and score tables ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cells_table(cdnow_cells: pd.DataFrame) -> pd.DataFrame:
+    """CDNOW cells as int_customers_aggregated_to_cells gives them (weeks, lower-case t)."""
+    table = cdnow_cells.rename(columns={"T": "t"})
+    table.insert(
+        0,
+        "cell_id",
+        [
+            f"{f}-{r:g}-{t:g}"
+            for f, r, t in zip(table["frequency"], table["recency"], table["t"], strict=True)
+        ],
+    )
+    return table
+
+
+@pytest.fixture(scope="module")
+def repeat_customers() -> pd.DataFrame:
+    spend = load_cdnow_summary_data_with_monetary_value()
+    return spend.loc[spend["frequency"] > 0, ["frequency", "monetary_value"]]
+
+
+READY = pd.DataFrame({"check_name": ["customers_with_valid_order"], "passed": [True]})
+NOT_READY = pd.DataFrame({"check_name": ["history_days", "recent_order"], "passed": [False, True]})
+WEEKS = ClvSettings(prediction_days=91, churn_horizon_days=28, time_unit="week", backtest_days=273)
+
+
+def _metric(fit: pd.DataFrame, model_name: str, metric: str):
+    row = fit[(fit["model_name"] == model_name) & (fit["metric"] == metric)]
+    assert len(row) == 1, (model_name, metric)
+    value, detail = row["value"].iloc[0], row["detail"].iloc[0]
+    return detail if pd.isna(value) else value
+
+
+def test_fit_clv_fits_only_the_chosen_model(cells_table, repeat_customers) -> None:
+    chosen = pd.DataFrame(
+        {"model_name": ["pareto_nbd"], "choice_reason": ["chosen by the backtest: lowest ..."]}
+    )
+    fit = fit_clv(cells_table, repeat_customers, READY, WEEKS, chosen)
+    assert list(fit.columns) == FIT_COLUMNS
+    assert fit.dtypes.astype(str).tolist() == ["string", "string", "float64", "float64", "string"]
+    assert list(dict.fromkeys(fit["model_name"])) == ["clv", *MODEL_NAMES, "gamma_gamma"]
+    statuses = {m: _metric(fit, m, "status") for m in (*MODEL_NAMES, "gamma_gamma")}
+    assert statuses == {
+        "bgnbd": "not_fitted",
+        "pareto_nbd": "fitted",
+        "mbgnbd": "not_fitted",
+        "gamma_gamma": "fitted",
+    }
+    assert "pareto_nbd is the purchase model" in _metric(fit, "bgnbd", "status_detail")
+    assert _metric(fit, "clv", "purchase_model") == "pareto_nbd"
+    assert _metric(fit, "clv", "purchase_model_choice") == "chosen by the backtest: lowest ..."
+    assert round(_metric(fit, "pareto_nbd", "alpha"), 2) == 10.58
+    for metric in (
+        "log_likelihood",
+        "converged",
+        "penalizer",
+        "fit_seconds",
+        "n_cells",
+        "n_cells_fitted",
+        "n_customers",
+        "n_customers_fitted",
+        "sampled",
+    ):
+        assert not pd.isna(_metric(fit, "pareto_nbd", metric)), metric
+    errors = fit[
+        (fit["model_name"] == "pareto_nbd") & fit["metric"].isin(["r", "alpha", "s", "beta"])
+    ]
+    assert errors["std_error"].gt(0).all() and len(errors) == 4
+    clv = {
+        m: _metric(fit, "clv", m)
+        for m in (
+            "prediction_days",
+            "churn_horizon_days",
+            "time_unit_days",
+            "interval_level",
+            "next_order_probability",
+            "discount_factor",
+        )
+    }
+    assert clv == {
+        "prediction_days": 91,
+        "churn_horizon_days": 28,
+        "time_unit_days": 7,
+        "interval_level": 0.8,
+        "next_order_probability": 0.5,
+        "discount_factor": 1.0,
+    }
+    assert "bg_nbd" not in set(fit["model_name"])
+
+
+def test_fit_clv_without_a_choice(cells_table, repeat_customers) -> None:
+    forced = fit_clv(
+        cells_table, repeat_customers, READY, ClvSettings(time_unit="week", model="mbgnbd")
+    )
+    assert _metric(forced, "clv", "purchase_model") == "mbgnbd"
+    assert _metric(forced, "clv", "purchase_model_choice") == "forced by var clv_model"
+    assert _metric(forced, "mbgnbd", "status") == "fitted"
+    auto = fit_clv(cells_table, repeat_customers, NOT_READY, ClvSettings(time_unit="week"))
+    assert _metric(auto, "clv", "purchase_model") == "bgnbd"
+    assert "var clv_model is auto" in _metric(auto, "clv", "purchase_model_choice")
+    assert _metric(auto, "bgnbd", "status") == "not_ready"
+    assert _metric(auto, "bgnbd", "status_detail") == "readiness checks failed: history_days"
+    assert _metric(auto, "gamma_gamma", "status") == "not_ready"
+    assert _metric(auto, "pareto_nbd", "status") == "not_fitted"
+    with pytest.raises(ValueError, match="int_clv_model_chosen: model_name"):
+        fit_clv(
+            cells_table,
+            repeat_customers,
+            READY,
+            WEEKS,
+            pd.DataFrame({"model_name": ["bg_nbd"], "choice_reason": ["x"]}),
+        )
+
+
+def test_fit_backtest_fits_every_model(cells_table, repeat_customers, monkeypatch) -> None:
+    fit = fit_backtest(cells_table, repeat_customers, READY, WEEKS)
+    for name in (*MODEL_NAMES, "gamma_gamma"):
+        assert _metric(fit, name, "status") == "fitted", name
+    assert _metric(fit, "clv", "prediction_days") == 273
+    assert _metric(fit, "clv", "churn_horizon_days") == 28
+    assert _metric(fit, "bgnbd", "log_likelihood") == pytest.approx(-9582.4, abs=0.1)
+    assert not (fit["metric"] == "purchase_model").any()
+    shorter = fit_backtest(
+        cells_table, repeat_customers, READY, ClvSettings(time_unit="week", backtest_days=60)
+    )
+    assert _metric(shorter, "clv", "churn_horizon_days") == 60
+
+    not_ready = fit_backtest(cells_table, repeat_customers, NOT_READY, WEEKS)
+    assert {_metric(not_ready, m, "status") for m in (*MODEL_NAMES, "gamma_gamma")} == {"not_ready"}
+
+    from lifetimes.utils import ConvergenceError
+
+    def never(self, *args, **kwargs):
+        raise ConvergenceError("The model did not converge.")
+
+    monkeypatch.setattr(ModifiedBetaGeoFitter, "fit", never)
+    one_failed = fit_backtest(cells_table, repeat_customers, READY, WEEKS)
+    assert _metric(one_failed, "mbgnbd", "status") == "failed"
+    assert "MBG/NBD fit failed" in _metric(one_failed, "mbgnbd", "status_detail")
+    assert _metric(one_failed, "pareto_nbd", "status") == "fitted"
+
+
+def test_score_cells_from_fit(cells_table, repeat_customers) -> None:
+    backtest = fit_backtest(cells_table, repeat_customers, READY, WEEKS)
+    scored = score_cells_from_fit(cells_table, backtest)
+    assert list(scored.columns) == SCORE_COLUMNS
+    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 6
+    assert len(scored) == 3 * len(cells_table)
+    assert list(dict.fromkeys(scored["model_name"])) == list(MODEL_NAMES)
+    for _, rows in scored.groupby("model_name", sort=False):
+        assert rows["cell_id"].tolist() == sorted(cells_table["cell_id"])
+    # deterministic whatever the input order
+    shuffled = score_cells_from_fit(cells_table.sample(frac=1, random_state=3), backtest)
+    pd.testing.assert_frame_equal(scored, shuffled)
+
+    # the same numbers as the purchase models', windows converted from days to weeks
+    pareto = scored[scored["model_name"] == "pareto_nbd"].set_index("cell_id")
+    cell = cells_table.set_index("cell_id").loc[pareto.index]
+    params = {p: _metric(backtest, "pareto_nbd", p) for p in ("r", "alpha", "s", "beta")}
+    x, t_x, age = cell["frequency"], cell["recency"], cell["t"]
+    np.testing.assert_allclose(
+        pareto["expected_purchases"], pm.expected_purchases("pareto_nbd", params, 39, x, t_x, age)
+    )
+    np.testing.assert_allclose(
+        pareto["churn_probability"], pm.churn_probability("pareto_nbd", params, 4, x, t_x, age)
+    )
+    weeks = pm.time_to_next_purchase("pareto_nbd", params, 0.5, 39, x, t_x, age)
+    np.testing.assert_allclose(pareto["days_to_next_purchase"], weeks * 7)
+    assert (pareto["days_to_next_purchase"].dropna() <= 273).all()
+    assert (
+        pareto["days_to_next_purchase"].notna().any()
+        and pareto["days_to_next_purchase"].isna().any()
+    )
+    assert (pareto["purchases_low"] <= pareto["purchases_high"]).all()
+
+
+def test_score_without_a_fitted_model_keeps_every_cell(cells_table, repeat_customers) -> None:
+    chosen = pd.DataFrame({"model_name": ["mbgnbd"], "choice_reason": ["forced by var clv_model"]})
+    fit = fit_clv(cells_table, repeat_customers, NOT_READY, WEEKS, chosen)
+    scored = score_cells_from_fit(cells_table, fit)
+    assert len(scored) == len(cells_table) and set(scored["model_name"]) == {"mbgnbd"}
+    assert scored[SCORE_COLUMNS[2:]].isna().all().all()
+    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 6
+    only_clv = fit[fit["model_name"] == "gamma_gamma"]
+    assert set(score_cells_from_fit(cells_table, only_clv)["model_name"]) == {"bgnbd"}
