@@ -18,16 +18,16 @@ weights' sum), computed on times rescaled so that max(T) = 1, and including the 
 is comparable with the literature, so `BgNbdFit.log_likelihood` is recomputed: the total
 unpenalised log-likelihood over the customers fitted, in model time units (for CDNOW in weeks this
 is FHL's -9582.4). It depends on the time unit (by sum(x) * log(7) between days and weeks).
+
+Retries. The penalizer loop, `FitAttempt` and `ClvFitError` live in `clv_segments.penalized_fit`,
+shared by every CLV model, and are re-exported here for the callers that import them from this
+module. The cell helpers here (`prepare_cells`, `sample_cell_counts`, `aggregate_cells`) serve
+the other purchase models too (`clv_segments.purchase_models`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import math
-import re
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +36,23 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, hyp2f1
 
+from clv_segments.penalized_fit import (
+    DEFAULT_PENALIZERS,
+    PARAM_BOUNDS,
+    ClvFitError,
+    FitAttempt,
+    Solution,
+    check_solution,
+    fit_with_penalizers,
+    run_lifetimes_fit,
+)
+
 __all__ = [
     "DEFAULT_PENALIZERS",
     "PARAM_BOUNDS",
     "TIME_UNIT_DAYS",
     "BgNbdFit",
+    "CellSample",
     "ClvFitError",
     "FitAttempt",
     "aggregate_cells",
@@ -50,6 +62,7 @@ __all__ = [
     "churn_probability",
     "expected_purchases",
     "fit_bgnbd",
+    "prepare_cells",
     "probability_alive",
     "run_lifetimes_fit",
     "sample_cell_counts",
@@ -58,36 +71,10 @@ __all__ = [
     "time_unit_days",
 ]
 
-DEFAULT_PENALIZERS: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
-"""Penalizer coefficients tried in order; the first fit that converges is kept."""
-
 TIME_UNIT_DAYS: Mapping[str, float] = {"day": 1.0, "week": 7.0}
 """Days per model time unit, by value of the dbt var ``clv_time_unit``."""
 
-# A parameter (alpha after lifetimes' rescaling of time to max(T) = 1) outside this range is a
-# boundary solution: the data do not identify the model (e.g. nobody ever repeats), whatever
-# the optimiser says.
-PARAM_BOUNDS: tuple[float, float] = (1e-6, 1e6)
-
 PARAM_NAMES: tuple[str, ...] = ("r", "alpha", "a", "b")
-
-
-class ClvFitError(RuntimeError):
-    """A CLV model could not be fitted with any penalizer; ``attempts`` says what was tried."""
-
-    def __init__(self, message: str, attempts: Sequence[FitAttempt] = ()) -> None:
-        super().__init__(message)
-        self.attempts: tuple[FitAttempt, ...] = tuple(attempts)
-
-
-@dataclass(frozen=True)
-class FitAttempt:
-    """One call of a lifetimes fitter: its penalizer, outcome, time and, on failure, why."""
-
-    penalizer: float
-    converged: bool
-    seconds: float
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,10 +175,12 @@ def as_counts(values: Any, what: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def _cell_arrays(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _cell_arrays(
+    cells: pd.DataFrame, model: str = "BG/NBD"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated (frequency, recency, T, n_customers) arrays from a cell table."""
     if len(cells) == 0:
-        raise ClvFitError("BG/NBD: the cell table is empty; there is nothing to fit")
+        raise ClvFitError(f"{model}: the cell table is empty; there is nothing to fit")
     frequency = _float_column(cells, "frequency")
     recency = _float_column(cells, "recency")
     age = _float_column(cells, "T")
@@ -207,7 +196,7 @@ def _cell_arrays(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
         if mask.any():
             raise ValueError(f"cells: {problem} in {int(mask.sum())} rows")
     if age.max() <= 0:
-        raise ValueError("cells: every T is 0; BG/NBD needs customers observed for some time")
+        raise ValueError(f"cells: every T is 0; {model} needs customers observed for some time")
     return frequency, recency, age, counts
 
 
@@ -255,60 +244,57 @@ def sample_cell_counts(n_customers: Any, sample_size: int, seed: int) -> np.ndar
     return rng.multivariate_hypergeometric(counts, int(sample_size), method="marginals")
 
 
+@dataclass(frozen=True)
+class CellSample:
+    """The cells a purchase model is fitted on: validated, and sampled when asked.
+
+    frequency, recency, age and weights hold only the cells with at least one customer in the
+    fit (all cells unless sampled); n_cells and n_customers count the cells given.
+    """
+
+    frequency: np.ndarray
+    recency: np.ndarray
+    age: np.ndarray
+    weights: np.ndarray
+    n_cells: int
+    n_customers: int
+    sampled: bool
+
+    @property
+    def n_cells_fitted(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_customers_fitted(self) -> int:
+        return int(self.weights.sum())
+
+
+def prepare_cells(
+    cells: pd.DataFrame, sample_size: int | None, seed: int, model: str = "BG/NBD"
+) -> CellSample:
+    """Validate ``cells`` and, above ``sample_size`` customers, draw the seeded sample.
+
+    The sample is `sample_cell_counts` of the cells' counts, so every model fitted with the same
+    ``sample_size`` and ``seed`` sees the same customers. ``model`` names the model in errors.
+    """
+    frequency, recency, age, counts = _cell_arrays(cells, model)
+    n_customers = int(counts.sum())
+    sampled = sample_size is not None and n_customers > sample_size
+    weights = sample_cell_counts(counts, sample_size, seed) if sampled else counts
+    keep = weights > 0
+    return CellSample(
+        frequency=frequency[keep],
+        recency=recency[keep],
+        age=age[keep],
+        weights=weights[keep],
+        n_cells=len(counts),
+        n_customers=n_customers,
+        sampled=sampled,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Fitting
-
-_SCIPY_MESSAGE = re.compile(r"message:\s*(.+)")
-
-
-def _describe_failure(exc: BaseException, printed: str) -> str:
-    """The exception, plus scipy's message that lifetimes prints before ConvergenceError."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    found = _SCIPY_MESSAGE.search(printed)
-    detail = f" (scipy: {found.group(1).strip()})" if found else ""
-    return f"{type(exc).__name__}: {text}{detail}"
-
-
-def run_lifetimes_fit(fit_call: Any) -> tuple[Any, str | None]:
-    """Run a lifetimes ``.fit`` closure quietly; return (fitter, None) or (None, error text).
-
-    lifetimes prints scipy's result to stdout before raising ConvergenceError, and numpy warns
-    when the Hessian is singular; both are captured so the reason ends up in the attempt record.
-    """
-    printed = io.StringIO()
-    try:
-        with (
-            warnings.catch_warnings(),
-            np.errstate(all="ignore"),
-            contextlib.redirect_stdout(printed),
-        ):
-            warnings.simplefilter("ignore")
-            return fit_call(), None
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then retried or raised
-        return None, _describe_failure(exc, printed.getvalue())
-
-
-def check_solution(
-    params: Mapping[str, float],
-    standard_errors: Mapping[str, float],
-    log_likelihood: float,
-    scaled: Mapping[str, float] | None = None,
-) -> str | None:
-    """Why an optimiser 'success' is not a usable fit, or None when it is.
-
-    ``scaled`` gives the parameters on the scale lifetimes optimised (for the bounds check).
-    """
-    values = dict(params) | dict(scaled or {})
-    low, high = PARAM_BOUNDS
-    for name, value in values.items():
-        if not math.isfinite(value) or not low <= value <= high:
-            return f"parameter {name} = {value:.6g} is outside [{low:g}, {high:g}] (boundary)"
-    for name, value in standard_errors.items():
-        if not math.isfinite(value) or value <= 0:
-            return f"standard error of {name} is {value} (singular Hessian: not identified)"
-    if not math.isfinite(log_likelihood):
-        return f"log-likelihood is {log_likelihood}"
-    return None
 
 
 def bgnbd_log_likelihood(
@@ -363,55 +349,43 @@ def fit_bgnbd(
     from lifetimes import BetaGeoFitter
 
     started = time.perf_counter()
-    frequency, recency, age, counts = _cell_arrays(cells)
-    n_customers = int(counts.sum())
-    sampled = sample_size is not None and n_customers > sample_size
-    weights = sample_cell_counts(counts, sample_size, seed) if sampled else counts
-    keep = weights > 0
-    frequency, recency, age, weights = frequency[keep], recency[keep], age[keep], weights[keep]
+    data = prepare_cells(cells, sample_size, seed, "BG/NBD")
 
-    attempts: list[FitAttempt] = []
-    for penalizer in penalizers:
-        attempt_started = time.perf_counter()
-        fitter, error = run_lifetimes_fit(
-            lambda penalizer=penalizer: BetaGeoFitter(penalizer_coef=penalizer).fit(
-                frequency, recency, age, weights=weights
-            )
+    def solve(penalizer: float) -> Solution:
+        fitter = BetaGeoFitter(penalizer_coef=penalizer).fit(
+            data.frequency, data.recency, data.age, weights=data.weights
         )
-        if fitter is not None:
-            params = {name: float(fitter.params_[name]) for name in PARAM_NAMES}
-            errors = {name: float(fitter.standard_errors_[name]) for name in PARAM_NAMES}
-            log_likelihood = bgnbd_log_likelihood(params, frequency, recency, age, weights)
-            error = check_solution(
-                params,
-                errors,
-                log_likelihood,
-                scaled={"alpha (time rescaled to max T = 1)": params["alpha"] * fitter._scale},
-            )
-        seconds = time.perf_counter() - attempt_started
-        attempts.append(FitAttempt(float(penalizer), error is None, seconds, error))
-        if error is None:
-            return BgNbdFit(
-                **params,
-                standard_errors=errors,
-                log_likelihood=log_likelihood,
-                converged=True,
-                penalizer=float(penalizer),
-                attempts=tuple(attempts),
-                fit_seconds=time.perf_counter() - started,
-                n_cells=len(counts),
-                n_cells_fitted=int(keep.sum()),
-                n_customers=n_customers,
-                n_customers_fitted=int(weights.sum()),
-                sampled=sampled,
-                sample_size=sample_size,
-                seed=seed,
-            )
-    tried = "; ".join(f"penalizer {a.penalizer:g}: {a.error}" for a in attempts) or "no penalizer"
-    raise ClvFitError(
-        f"BG/NBD fit failed on {int(keep.sum())} cells ({int(weights.sum())} customers); "
-        f"tried {tried}",
-        attempts,
+        params = {name: float(fitter.params_[name]) for name in PARAM_NAMES}
+        return Solution(
+            params=params,
+            standard_errors={name: float(fitter.standard_errors_[name]) for name in PARAM_NAMES},
+            log_likelihood=bgnbd_log_likelihood(
+                params, data.frequency, data.recency, data.age, data.weights
+            ),
+            bounded=params
+            | {"alpha (time rescaled to max T = 1)": params["alpha"] * fitter._scale},
+        )
+
+    solution, penalizer, attempts = fit_with_penalizers(
+        solve,
+        penalizers,
+        f"BG/NBD fit failed on {data.n_cells_fitted} cells ({data.n_customers_fitted} customers)",
+    )
+    return BgNbdFit(
+        **solution.params,
+        standard_errors=solution.standard_errors,
+        log_likelihood=solution.log_likelihood,
+        converged=True,
+        penalizer=penalizer,
+        attempts=attempts,
+        fit_seconds=time.perf_counter() - started,
+        n_cells=data.n_cells,
+        n_cells_fitted=data.n_cells_fitted,
+        n_customers=data.n_customers,
+        n_customers_fitted=data.n_customers_fitted,
+        sampled=data.sampled,
+        sample_size=sample_size,
+        seed=seed,
     )
 
 

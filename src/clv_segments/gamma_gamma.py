@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from clv_segments.bgnbd import (
+from clv_segments.bgnbd import as_counts, sample_cell_counts
+from clv_segments.penalized_fit import (
     DEFAULT_PENALIZERS,
     ClvFitError,
     FitAttempt,
-    as_counts,
-    check_solution,
-    run_lifetimes_fit,
-    sample_cell_counts,
+    Solution,
+    fit_with_penalizers,
 )
 
 __all__ = [
@@ -193,55 +192,47 @@ def fit_gamma_gamma(
     x, m, fit_weights = x[keep], m[keep], fit_weights[keep]
     scale = float((fit_weights * m).sum() / fit_weights.sum())
 
-    attempts: list[FitAttempt] = []
-    for penalizer in penalizers:
-        attempt_started = time.perf_counter()
-        fitter, error = run_lifetimes_fit(
-            lambda penalizer=penalizer: GammaGammaFitter(penalizer_coef=penalizer).fit(
-                x, m / scale, weights=fit_weights
+    def solve(penalizer: float) -> Solution:
+        fitter = GammaGammaFitter(penalizer_coef=penalizer).fit(x, m / scale, weights=fit_weights)
+        params = {name: float(fitter.params_[name]) for name in PARAM_NAMES}
+        errors = {name: float(fitter.standard_errors_[name]) for name in PARAM_NAMES}
+        scaled_v = params["v"]
+        params["v"] *= scale
+        errors["v"] *= scale
+        problem = None
+        if not params["q"] > 1.0:
+            problem = (
+                f"q = {params['q']:.6g} <= 1: the population mean order value "
+                "p * v / (q - 1) is undefined"
             )
+        return Solution(
+            params=params,
+            standard_errors=errors,
+            log_likelihood=gamma_gamma_log_likelihood(params, x, m, fit_weights),
+            bounded={"p": params["p"], "q": params["q"], "v / mean monetary value": scaled_v},
+            problem=problem,
         )
-        if fitter is not None:
-            params = {name: float(fitter.params_[name]) for name in PARAM_NAMES}
-            errors = {name: float(fitter.standard_errors_[name]) for name in PARAM_NAMES}
-            scaled_v = params["v"]
-            params["v"] *= scale
-            errors["v"] *= scale
-            log_likelihood = gamma_gamma_log_likelihood(params, x, m, fit_weights)
-            error = check_solution(
-                {"p": params["p"], "q": params["q"]},
-                errors,
-                log_likelihood,
-                scaled={"v / mean monetary value": scaled_v},
-            )
-            if error is None and not params["q"] > 1.0:
-                error = (
-                    f"q = {params['q']:.6g} <= 1: the population mean order value "
-                    "p * v / (q - 1) is undefined"
-                )
-        seconds = time.perf_counter() - attempt_started
-        attempts.append(FitAttempt(float(penalizer), error is None, seconds, error))
-        if error is None:
-            return GammaGammaFit(
-                **params,
-                standard_errors=errors,
-                log_likelihood=log_likelihood,
-                converged=True,
-                penalizer=float(penalizer),
-                attempts=tuple(attempts),
-                fit_seconds=time.perf_counter() - started,
-                n_rows=int(eligible.size),
-                n_customers=n_customers,
-                n_customers_fitted=int(fit_weights.sum()),
-                sampled=sampled,
-                frequency_spend_correlation=correlation,
-                sample_size=sample_size,
-                seed=seed,
-            )
-    tried = "; ".join(f"penalizer {a.penalizer:g}: {a.error}" for a in attempts) or "no penalizer"
-    raise ClvFitError(
-        f"Gamma-Gamma fit failed on {int(fit_weights.sum())} repeat customers; tried {tried}",
-        attempts,
+
+    solution, penalizer, attempts = fit_with_penalizers(
+        solve,
+        penalizers,
+        f"Gamma-Gamma fit failed on {int(fit_weights.sum())} repeat customers",
+    )
+    return GammaGammaFit(
+        **solution.params,
+        standard_errors=solution.standard_errors,
+        log_likelihood=solution.log_likelihood,
+        converged=True,
+        penalizer=penalizer,
+        attempts=attempts,
+        fit_seconds=time.perf_counter() - started,
+        n_rows=int(eligible.size),
+        n_customers=n_customers,
+        n_customers_fitted=int(fit_weights.sum()),
+        sampled=sampled,
+        frequency_spend_correlation=correlation,
+        sample_size=sample_size,
+        seed=seed,
     )
 
 
