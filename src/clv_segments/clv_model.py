@@ -16,7 +16,7 @@ turns the tables into the marts.
 
 A model that is not ready (readiness gate) or whose fit fails on every penalizer gets a status row
 ('not_ready', 'failed') with the reason, and no parameters: the predictions become null, never
-zeros. In `fit_clv` the purchase models that were not chosen get 'not_fitted'.
+zeros. `fit_clv` holds rows for the chosen purchase model only.
 """
 
 from __future__ import annotations
@@ -328,8 +328,8 @@ def fit_clv(
             choice_reason. None (or no row): the var clv_model when it names a model, else
             bgnbd. The clv rows purchase_model and purchase_model_choice say which and why.
 
-    The other purchase models get status 'not_fitted'. Raises ValueError when ``chosen`` holds
-    more than one row or an unknown model_name.
+    The other purchase models have no rows. Raises ValueError when ``chosen`` holds more than one
+    row or an unknown model_name.
     """
     model_name, reason = _choose(settings, chosen)
     rows = _clv_rows(
@@ -342,14 +342,10 @@ def fit_clv(
     not_ready = _failed_checks(readiness)
     if not not_ready:
         cells, repeat_customers = _sorted_inputs(cells, repeat_customers)
-    for name in MODEL_NAMES:
-        if name != model_name:
-            why = f"{model_name} is the purchase model" + (f": {reason}" if reason else "")
-            rows += _status(name, "not_fitted", why)
-        elif not_ready:
-            rows += _status(name, "not_ready", not_ready)
-        else:
-            rows += _purchase_model_rows(name, cells, settings)
+    if not_ready:
+        rows += _status(model_name, "not_ready", not_ready)
+    else:
+        rows += _purchase_model_rows(model_name, cells, settings)
     if not_ready:
         rows += _status("gamma_gamma", "not_ready", not_ready)
     else:
