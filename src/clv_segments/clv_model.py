@@ -67,6 +67,7 @@ SCORE_COLUMNS = [
     "churn_probability",
     "purchases_low",
     "purchases_high",
+    "interval_probability",
     "days_to_next_purchase",
 ]
 SCORE_DTYPES = {column: "float64" for column in SCORE_COLUMNS} | {

@@ -740,12 +740,13 @@ def purchase_count_pmf(
     return pmf
 
 
-def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels) -> list[np.ndarray]:
+def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels):
     """Per cell, the smallest n with P(N <= n) >= each of ``levels`` (increasing).
 
     P(N <= n) = 1 - alive + alive * C(n), C the alive cumulative distribution, which depends on
     the cell only through (x, T): C is accumulated once per distinct (x, T), n = 0, 1, ..., and
-    a group stops as soon as all its cells have their quantiles.
+    a group stops as soon as all its cells have their quantiles. Returns, per level, the
+    quantiles n, C(n) and C(n - 1) (0 for n = 0).
     """
     group_x, group_age, group = cells.by_age
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -754,6 +755,8 @@ def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels) -> lis
             for level in levels
         ]
     found = [np.full(len(cells), np.nan) for _ in levels]
+    at_found = [np.full(len(cells), np.nan) for _ in levels]
+    below_found = [np.full(len(cells), np.nan) for _ in levels]
     need = np.full(len(group_x), -np.inf)
     np.maximum.at(need, group, targets[-1])
     cumulative = np.zeros(len(group_x))
@@ -762,11 +765,15 @@ def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels) -> lis
     counts = _alive_counts(model_name, values, t, group_x, group_age)
     with np.errstate(divide="ignore", invalid="ignore"):
         for n in range(_MAX_COUNT + 1):
+            previous = cumulative[group[open_cells]]
             cumulative[open_groups] += counts.next_pmf()
             reached = cumulative[group[open_cells]]
-            for target, result in zip(targets, found, strict=True):
-                hit = open_cells[np.isnan(result[open_cells]) & (reached >= target[open_cells])]
+            for target, result, at, below in zip(targets, found, at_found, below_found, strict=True):
+                hits = np.isnan(result[open_cells]) & (reached >= target[open_cells])
+                hit = open_cells[hits]
                 result[hit] = n
+                at[hit] = reached[hits]
+                below[hit] = previous[hits]
             open_cells = open_cells[np.isnan(found[-1][open_cells])]
             if len(open_cells) == 0:
                 break
@@ -774,13 +781,23 @@ def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels) -> lis
             if done.any():
                 counts.keep(~done)
                 open_groups = open_groups[~done]
-    return found
+    return found, at_found, below_found
 
 
 def _purchase_interval(model_name, values, t, cells: _Cells, alive, level):
+    """(low, high, probability): the interval and the model's probability of landing in it.
+
+    Counts are discrete, so a central ``level`` interval holds at least ``level`` of the
+    probability and often much more (a cell with P(N = 0) = 0.85 gets [0, 1], which holds
+    over 0.9): the backtest compares the observed coverage with this probability.
+    """
     tail = (1.0 - level) / 2.0
-    low, high = _count_quantiles(model_name, values, t, cells, alive, (tail, 1.0 - tail))
-    return low, high
+    (low, high), (_, at_high), (below_low, _) = _count_quantiles(
+        model_name, values, t, cells, alive, (tail, 1.0 - tail)
+    )
+    cdf_high = 1.0 - alive + alive * at_high
+    cdf_below_low = np.where(low > 0, 1.0 - alive + alive * below_low, 0.0)
+    return low, high, cdf_high - cdf_below_low
 
 
 def purchase_interval(
@@ -800,7 +817,8 @@ def purchase_interval(
     t = _check_window(t)
     level = _check_level(level, "the interval level")
     values, cells, alive = _cell_inputs(model_name, params, frequency, recency, age)
-    return _purchase_interval(model_name, values, t, cells, alive, level)
+    low, high, _ = _purchase_interval(model_name, values, t, cells, alive, level)
+    return low, high
 
 
 # --- no purchase in the window, and the time to the next purchase
@@ -969,7 +987,8 @@ def score_purchase_model(
     """Every score of one model per cell (row order kept), windows in model time units.
 
     Columns: expected_purchases and purchases_low / purchases_high (the ``interval_level``
-    interval) over ``prediction_t``; probability_alive; churn_probability over ``churn_t``;
+    interval) over ``prediction_t`` with interval_probability, the model's probability of a
+    count inside it; probability_alive; churn_probability over ``churn_t``;
     time_to_next_purchase (model units; NaN when not within ``prediction_t``).
     """
     prediction_t = _check_window(prediction_t, "prediction window")
@@ -977,7 +996,9 @@ def score_purchase_model(
     level = _check_level(interval_level, "the interval level")
     q = _check_level(next_order_probability, "the next-order probability")
     values, cells, alive = _cell_inputs(model_name, params, frequency, recency, age)
-    low, high = _purchase_interval(model_name, values, prediction_t, cells, alive, level)
+    low, high, probability = _purchase_interval(
+        model_name, values, prediction_t, cells, alive, level
+    )
     return pd.DataFrame(
         {
             "expected_purchases": _expected_purchases(
@@ -987,6 +1008,7 @@ def score_purchase_model(
             "churn_probability": _churn_probability(model_name, values, churn_t, cells, alive),
             "purchases_low": low,
             "purchases_high": high,
+            "interval_probability": probability,
             "time_to_next_purchase": _time_to_next_purchase(
                 model_name, values, q, prediction_t, cells, alive
             ),

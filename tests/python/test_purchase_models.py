@@ -571,7 +571,7 @@ def test_score_cells_from_fit(cells_table, repeat_customers) -> None:
     backtest = fit_backtest(cells_table, repeat_customers, READY, WEEKS)
     scored = score_cells_from_fit(cells_table, backtest)
     assert list(scored.columns) == SCORE_COLUMNS
-    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 6
+    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 7
     assert len(scored) == 3 * len(cells_table)
     assert list(dict.fromkeys(scored["model_name"])) == list(MODEL_NAMES)
     for _, rows in scored.groupby("model_name", sort=False):
@@ -599,6 +599,14 @@ def test_score_cells_from_fit(cells_table, repeat_customers) -> None:
         and pareto["days_to_next_purchase"].isna().any()
     )
     assert (pareto["purchases_low"] <= pareto["purchases_high"]).all()
+    # the interval's probability is the pmf summed over [low, high]: at least the level, 0.8
+    pmf = pm.purchase_count_pmf("pareto_nbd", params, 39, 200, x, t_x, age)
+    counts = np.arange(pmf.shape[1])
+    inside = (counts >= pareto["purchases_low"].to_numpy()[:, None]) & (
+        counts <= pareto["purchases_high"].to_numpy()[:, None]
+    )
+    np.testing.assert_allclose(pareto["interval_probability"], (pmf * inside).sum(axis=1))
+    assert (pareto["interval_probability"] >= 0.8 - 1e-9).all()
 
 
 def test_score_without_a_fitted_model_keeps_every_cell(cells_table, repeat_customers) -> None:
@@ -607,6 +615,6 @@ def test_score_without_a_fitted_model_keeps_every_cell(cells_table, repeat_custo
     scored = score_cells_from_fit(cells_table, fit)
     assert len(scored) == len(cells_table) and set(scored["model_name"]) == {"mbgnbd"}
     assert scored[SCORE_COLUMNS[2:]].isna().all().all()
-    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 6
+    assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 7
     only_clv = fit[fit["model_name"] == "gamma_gamma"]
     assert set(score_cells_from_fit(cells_table, only_clv)["model_name"]) == {"bgnbd"}

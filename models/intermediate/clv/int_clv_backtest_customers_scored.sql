@@ -58,6 +58,7 @@ models as (
         cell_predictions.churn_probability,
         cell_predictions.purchases_low,
         cell_predictions.purchases_high,
+        cell_predictions.interval_probability,
         cast(
             {{ dbt.dateadd('day', 'cast(round(cell_predictions.days_to_next_purchase, 0) as ' ~ dbt.type_int() ~ ')',
                            calibration_date()) }}
@@ -83,6 +84,7 @@ baselines as (
         cast(null as {{ type_double() }}) as churn_probability,
         cast(null as {{ type_double() }}) as purchases_low,
         cast(null as {{ type_double() }}) as purchases_high,
+        cast(null as {{ type_double() }}) as interval_probability,
         cast(null as date) as predicted_next_order_date
     from observed
     union all
@@ -99,6 +101,7 @@ baselines as (
         null,
         null,
         null,
+        null,
         null
     from observed
     union all
@@ -106,6 +109,7 @@ baselines as (
         'average_gap',
         'baseline',
         customer_id,
+        null,
         null,
         null,
         null,
@@ -143,6 +147,7 @@ forecasts as (
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         cast(purchases_low as {{ type_double() }}) as purchases_low,
         cast(purchases_high as {{ type_double() }}) as purchases_high,
+        cast(interval_probability as {{ type_double() }}) as interval_probability,
         predicted_next_order_date
     from models
     union all
@@ -156,6 +161,7 @@ forecasts as (
         churn_probability,
         purchases_low,
         purchases_high,
+        interval_probability,
         predicted_next_order_date
     from baselines
     union all
@@ -166,6 +172,7 @@ forecasts as (
         null,
         null,
         ranking_score,
+        null,
         null,
         null,
         null,
@@ -184,6 +191,7 @@ final as (
         forecasts.churn_probability,
         forecasts.purchases_low,
         forecasts.purchases_high,
+        forecasts.interval_probability,
         forecasts.predicted_next_order_date,
         observed.holdout_purchases as actual_purchases,
         cast(observed.holdout_revenue as {{ type_double() }}) as actual_revenue,

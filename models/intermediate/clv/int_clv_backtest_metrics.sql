@@ -6,7 +6,7 @@
 {%- set metrics = [
     'customers', 'predicted_purchases', 'actual_purchases', 'predicted_revenue', 'actual_revenue',
     'rmse', 'poisson_deviance', 'mae', 'top_decile_revenue_share', 'spearman_revenue', 'churn_brier',
-    'interval_coverage', 'next_order_within_14_days', 'next_order_date_before_clock_share',
+    'interval_coverage', 'interval_expected_coverage', 'next_order_within_14_days', 'next_order_date_before_clock_share',
 ] %}
 {%- set candidates = ['bgnbd', 'pareto_nbd', 'mbgnbd'] %}
 
@@ -78,6 +78,9 @@ aggregated as (
                 case when actual_purchases between purchases_low and purchases_high then 1.0 else 0.0 end
             end
         ) as interval_coverage,
+        -- what the model itself expects the coverage to be: counts are discrete, so a central 80 %
+        -- interval holds 80 % or more of the probability (often far more when most buy nothing)
+        avg(interval_probability) as interval_expected_coverage,
         -- of the customers who bought in the holdout, the share whose first holdout order fell
         -- within the tolerance of the predicted date (no date predicted: a miss)
         case when model_kind = 'model' or model = 'average_gap' then
