@@ -18,10 +18,10 @@ Cards, as on Klaviyo's CLV dashboard:
 - exposures using CLV: the dbt exposures of the manifest (what seed 002 calls the campaigns,
   flows and forms using CLV);
 - charts: predicted CLV distribution, churn risk bands, tier and persona sizes with their share
-  of revenue, and the backtest's predicted versus actual (``data/backtest/backtest_results.json``).
+  of revenue.
 
-A mart or file that is missing makes its card say so (e.g. "segments not built"); the page is
-still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
+A mart (or the manifest) that is missing makes its card say so (e.g. "segments not built"); the
+page is still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from clv_segments.exports import unchecked_reason
 from clv_segments.svg_charts import (
     GREEN,
     MUTED,
-    NEUTRAL,
     RED,
     YELLOW,
     Bar,
@@ -57,7 +56,6 @@ from clv_segments.svg_charts import (
 from clv_segments.warehouse import connect_read_only, relation_exists
 
 __all__ = [
-    "DEFAULT_BACKTEST_PATH",
     "DEFAULT_DASHBOARD_PATH",
     "DEFAULT_MANIFEST_PATH",
     "EXAMPLE_PROFILE_RULES",
@@ -75,7 +73,6 @@ __all__ = [
 
 DEFAULT_DASHBOARD_PATH = Path("artifacts/dashboard/index.html")
 DEFAULT_MANIFEST_PATH = Path("target/manifest.json")
-DEFAULT_BACKTEST_PATH = Path("data/backtest/backtest_results.json")
 CHART_KINDS = ("clv_tier", "aov_tier", "persona")
 """segment_summary kinds drawn in the sizes-and-revenue chart, in this order."""
 NOT_AVAILABLE = "—"
@@ -269,7 +266,6 @@ class DashboardData:
     guardrails: dict[str, SegmentGuardrails] | None = None  # None: segment_email_health not built
     segment_sizes: list[dict] | None = None
     exposures: list[dict] | None = None  # None: no manifest
-    backtest: dict | None = None
     missing: dict[str, str] = field(default_factory=dict)  # card -> why it is empty
 
 
@@ -383,64 +379,12 @@ def _load_exposures(manifest_path: Path) -> list[dict]:
     return sorted(exposures, key=lambda e: e["name"])
 
 
-def _find_backtest(node: Any, label: str = "") -> tuple[str, dict] | None:
-    """The first dict shaped like score_backtest's result (model/naive totals) in the JSON."""
-    if isinstance(node, Mapping):
-        model = node.get("model")
-        if isinstance(model, Mapping) and "predicted_orders_total" in model:
-            return label or str(node.get("dataset") or node.get("name") or ""), dict(node)
-        for key, value in node.items():
-            found = _find_backtest(value, str(key))
-            if found:
-                return found
-    elif isinstance(node, list):
-        for value in node:
-            found = _find_backtest(value, label)
-            if found:
-                return found
-    return None
-
-
-def _latest_run(results: Any) -> tuple[str, dict] | None:
-    """The most recent run of `clv-segments backtest`'s results (``{"runs": {name: run}}``)."""
-    runs = results.get("runs") if isinstance(results, Mapping) else None
-    if not isinstance(runs, Mapping) or not runs:
-        return None
-    name, run = max(runs.items(), key=lambda item: str(item[1].get("run_at", "")))
-    metrics = run.get("metrics")
-    if not isinstance(metrics, Mapping) or "model" not in metrics:
-        return None
-    label = (
-        f"run {name}: {run.get('dataset', '')}, predictions as of {run.get('calibration_end')}, "
-        f"holdout to {run.get('holdout_end')}"
-    )
-    if len(runs) > 1:
-        label += f" (latest of {len(runs)} runs)"
-    return label, dict(metrics)
-
-
-def _load_backtest(path: Path, data: DashboardData) -> None:
-    if not path.is_file():
-        data.missing["backtest"] = f"No backtest results at {path}: run make backtest."
-        return
-    results = json.loads(path.read_text(encoding="utf-8"))
-    found = _latest_run(results) or _find_backtest(results)
-    if found is None:
-        data.missing["backtest"] = (
-            f"{path} has no predicted-versus-actual totals (score_backtest's model and naive)."
-        )
-        return
-    label, result = found
-    data.backtest = {"label": label, "source": str(path), **result}
-
-
 def load_dashboard_data(
     database: str | Path,
     manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
     generated_at: datetime | None = None,
 ) -> DashboardData:
-    """Everything the page shows, read from the warehouse file, the manifest and the backtest."""
+    """Everything the page shows, read from the warehouse file and the manifest."""
     data = DashboardData(generated_at=generated_at or datetime.now(UTC), database=str(database))
     with connect_read_only(database) as con:
         if relation_exists(con, "marts", "customer_predictions"):
@@ -464,10 +408,6 @@ def load_dashboard_data(
         data.missing["exposures"] = (
             f"No dbt manifest at {manifest_path}: run dbt parse (or dbt docs generate)."
         )
-    if backtest_path is not None:
-        _load_backtest(Path(backtest_path), data)
-    else:
-        data.missing["backtest"] = "No backtest results: run make backtest."
     return data
 
 
@@ -981,59 +921,11 @@ def _render_sizes(data: DashboardData) -> str:
     )
 
 
-def _render_backtest(data: DashboardData) -> str:
-    if data.backtest is None:
-        body = _empty(data.missing.get("backtest", "No backtest results: run make backtest."))
-    else:
-        bt = data.backtest
-        model, naive = bt["model"], bt.get("naive", {})
-        charts = []
-        for measure, key, fmt in (
-            ("Orders", "orders", fmt_orders),
-            ("Revenue", "revenue", fmt_money),
-        ):
-            bars = [Bar("actual", float(model[f"actual_{key}_total"]), "#1f2933")]
-            bars.append(Bar("predicted (model)", float(model[f"predicted_{key}_total"]), NEUTRAL))
-            if f"predicted_{key}_total" in naive:
-                bars.append(Bar("predicted (naive)", float(naive[f"predicted_{key}_total"]), MUTED))
-            charts.append(
-                f"<h3>{measure} in the holdout period</h3>"
-                + horizontal_bars(
-                    bars, title=f"Backtest: predicted versus actual {key}", value_format=fmt
-                )
-            )
-        metrics = []
-        for label, key, fmt in (
-            ("Predicted / actual orders", "orders_ratio", lambda v: f"{float(v):.3f}"),
-            ("Predicted / actual revenue", "revenue_ratio", lambda v: f"{float(v):.3f}"),
-            ("MAE orders per customer", "mae_orders", lambda v: f"{float(v):.3f}"),
-            ("Spearman, value", "spearman_value", lambda v: f"{float(v):.3f}"),
-            ("Top-decile share of holdout revenue", "top_decile_revenue_share", fmt_share),
-        ):
-            if key in model:
-                naive_value = fmt(naive[key]) if key in naive else NOT_AVAILABLE
-                metrics.append(
-                    f"<tr><td>{label}</td><td class='num' data-field='backtest_{key}'>"
-                    f"{fmt(model[key])}</td><td class='num'>{naive_value}</td></tr>"
-                )
-        source = escape(f"{bt['label']} ({bt['source']})" if bt["label"] else bt["source"])
-        body = (
-            "".join(charts) + "<table><thead><tr><th>Metric</th><th class='num'>Model</th>"
-            f"<th class='num'>Naive</th></tr></thead><tbody>{''.join(metrics)}</tbody></table>"
-            f"<p class='empty'>Source: {source}; {fmt_count(bt.get('n_customers'))} customers.</p>"
-        )
-    return (
-        "<section class='card' id='backtest'><h2>Backtest: predicted versus actual</h2>"
-        f"{body}</section>"
-    )
-
-
 def render_html(data: DashboardData) -> str:
     """The whole page as one string (inline CSS, SVG and script; no external resource)."""
     as_of = _fmt_date(data.kpis.get("as_of_date")) if data.kpis else NOT_AVAILABLE
     sections = [
         _render_model_card(data),
-        _render_backtest(data),
         _render_examples(data),
         _render_clv_distribution(data),
         _render_churn(data),
@@ -1067,12 +959,11 @@ def write_dashboard(
     database: str | Path,
     out: str | Path = DEFAULT_DASHBOARD_PATH,
     manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
     generated_at: datetime | None = None,
 ) -> DashboardResult:
     """Read the marts and write the dashboard page to ``out``; returns its path and the cards
     left empty (with why)."""
-    data = load_dashboard_data(database, manifest_path, backtest_path, generated_at)
+    data = load_dashboard_data(database, manifest_path, generated_at)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

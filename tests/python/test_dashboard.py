@@ -5,7 +5,6 @@ artifacts/test/)."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -148,9 +147,9 @@ def hand_made_warehouse(tmp_path_factory) -> Path:
 def hand_made_page(hand_made_warehouse, tmp_path_factory) -> _Fields:
     out = tmp_path_factory.mktemp("hand_made_page") / "index.html"
     result = write_dashboard(
-        hand_made_warehouse, out, manifest_path=None, backtest_path=None, generated_at=GENERATED_AT
+        hand_made_warehouse, out, manifest_path=None, generated_at=GENERATED_AT
     )
-    assert set(result.missing) == {"model", "segments", "exposures", "backtest"}
+    assert set(result.missing) == {"model", "segments", "exposures"}
     return _parse(out.read_text(encoding="utf-8"))
 
 
@@ -180,53 +179,18 @@ def test_missing_marts_leave_their_cards_saying_so(hand_made_page):
     messages = " ".join(hand_made_page.empty_messages)
     assert "Segments not built" in messages
     assert "clv_model_diagnostics not built" in messages
-    assert "run make backtest" in messages
 
 
 # --- the page on the demo build ---------------------------------------------------------------
-
-BACKTEST = {
-    "runs": {
-        "older": {
-            "run_at": "2026-01-01T00:00:00+00:00",
-            "metrics": {"model": {"predicted_orders_total": 1.0}},
-        },
-        "cdnow_day": {
-            "run": "cdnow_day",
-            "dataset": "cdnow",
-            "calibration_end": "1997-09-30",
-            "holdout_end": "1998-06-30",
-            "run_at": "2026-11-20T06:00:00+00:00",
-            "metrics": {
-                "n_customers": 23570,
-                "model": {
-                    "predicted_orders_total": 1234.5,
-                    "actual_orders_total": 1300.0,
-                    "orders_ratio": 0.95,
-                    "predicted_revenue_total": 45678.9,
-                    "actual_revenue_total": 50000.0,
-                    "revenue_ratio": 0.9136,
-                    "mae_orders": 0.61,
-                    "spearman_value": 0.42,
-                    "top_decile_revenue_share": 0.5,
-                },
-                "naive": {"predicted_orders_total": 2000.0, "predicted_revenue_total": 80000.0},
-            },
-        },
-    }
-}
 
 
 @pytest.fixture(scope="module")
 def demo_page(demo_build, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("dashboard")
-    backtest = folder / "backtest_results.json"
-    backtest.write_text(json.dumps(BACKTEST), encoding="utf-8")
     result = write_dashboard(
         demo_build.database,
         folder / "index.html",
         manifest_path=demo_build.target_dir / "manifest.json",
-        backtest_path=backtest,
         generated_at=GENERATED_AT,
     )
     assert result.missing == {}
@@ -302,13 +266,6 @@ def test_demo_example_profiles_are_the_median_match(demo_build, demo_fields, exa
     assert shown["predicted_clv"] == f"{float(predicted):,.2f}"
 
 
-def test_backtest_card_shows_the_latest_run(demo_fields, demo_page):
-    fields = demo_fields.fields[0]
-    assert fields["backtest_orders_ratio"] == "0.950"
-    assert fields["backtest_top_decile_revenue_share"] == "50.0 %"
-    assert "run cdnow_day" in demo_page.read_text(encoding="utf-8")
-
-
 def _guardrail_cells(html: str) -> dict[str, tuple[str, str]]:
     """segment -> (data-value, text) of the last cell (Email guardrails) of its row."""
     cells = {}
@@ -332,16 +289,14 @@ def test_guardrail_cell_says_ok_only_when_checked(demo_build, tmp_path):
             "when 'clv_low' then 'open_rate, spam_rate' else breached_guardrails end"
         )
     cells = _guardrail_cells(
-        write_dashboard(copy, tmp_path / "index.html", None, None).path.read_text("utf-8")
+        write_dashboard(copy, tmp_path / "index.html", None).path.read_text("utf-8")
     )
     assert cells["clv_low"] == ("breached", "breached: open_rate, spam_rate")
     assert cells["clv_high"] == ("ok", "ok")
     assert cells["clv_medium"] == ("no_history_yet", "no history yet")
 
     built = _guardrail_cells(
-        write_dashboard(demo_build.database, tmp_path / "built.html", None, None).path.read_text(
-            "utf-8"
-        )
+        write_dashboard(demo_build.database, tmp_path / "built.html", None).path.read_text("utf-8")
     )
     statuses = demo_build.query("select distinct guardrail_status from marts.segment_email_health")
     assert statuses == [("no_history_yet",)]
