@@ -264,10 +264,11 @@ def _add_dashboard(subparsers: argparse._SubParsersAction) -> None:
         help="write the CLV dashboard (one self-contained HTML page) from the marts",
         description=(
             "Read the marts and write Klaviyo's CLV dashboard (seed 002) as one HTML file that "
-            "opens offline: the current model card, five example profiles, segments and "
-            "exposures using CLV (sortable), and charts of predicted CLV, churn risk, tier and "
-            "persona sizes with revenue share. A card whose mart (or the manifest) is missing "
-            "says so."
+            "opens offline: the model card (the current fit, and the build's backtest of the "
+            "candidate models against naive baselines: figures, churn calibration, predicted "
+            "versus actual), five example profiles, segments and exposures using CLV "
+            "(sortable), and charts of predicted CLV, churn risk, tier and persona sizes with "
+            "revenue share. A card whose mart (or the manifest) is missing says so."
         ),
     )
     parser.add_argument(
