@@ -305,6 +305,7 @@ class DashboardData:
     database: str
     kpis: dict[str, Any] = field(default_factory=dict)
     current_fit: list[dict] = field(default_factory=list)  # clv_model_diagnostics, current
+    model_choice: dict = field(default_factory=dict)  # model_name, choice_reason
     backtest: list[Forecaster] = field(default_factory=list)  # clv_backtest_metrics, pivoted
     calibration: list[dict] = field(default_factory=list)  # clv_backtest_calibration
     examples: list[tuple[ExampleRule, dict | None, int]] = field(default_factory=list)
@@ -474,6 +475,22 @@ def _current_fit(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
+def _model_choice(con: duckdb.DuckDBPyConnection) -> dict:
+    """The chosen purchase model and why, from any clv_model_diagnostics row that has them (the
+    card still says why when the current purchase-model row is missing); {} if none."""
+    rows = _rows(
+        con,
+        """
+        select model_name, choice_reason
+        from marts.clv_model_diagnostics
+        where is_chosen
+            and choice_reason is not null
+        order by fit_scope desc, model_name
+        """,
+    )
+    return rows[0] if rows else {}
+
+
 def _forecaster_position(model: str, kind: str) -> tuple:
     """Candidates, then baselines, then the ceiling; each in the marts' documented order."""
     known = CANDIDATE_MODELS if kind == "model" else BASELINES if kind == "baseline" else ()
@@ -561,6 +578,7 @@ def load_dashboard_data(
             data.missing["predictions"] = "marts.customer_predictions not built: run dbt build."
         if relation_exists(con, "marts", "clv_model_diagnostics"):
             data.current_fit = _current_fit(con)
+            data.model_choice = _model_choice(con)
         else:
             data.missing["model"] = "marts.clv_model_diagnostics not built: run dbt build."
         if relation_exists(con, "marts", "clv_backtest_metrics"):
@@ -779,7 +797,12 @@ def _render_current_fit(data: DashboardData) -> str:
     purchases, spend = _purchase_fit(data), _spend_fit(data)
     any_row = purchases or spend or (data.current_fit[0] if data.current_fit else {})
     chosen = next((f for f in data.backtest if f.is_chosen), None)
-    purchase_model = purchases.get("model_name") or (chosen.model if chosen else None)
+    purchase_model = (
+        purchases.get("model_name")
+        or data.model_choice.get("model_name")
+        or (chosen.model if chosen else None)
+    )
+    choice_reason = purchases.get("choice_reason") or data.model_choice.get("choice_reason")
     purchase_label = _model_label(purchase_model) if purchase_model else "Purchase model"
     gaps = []
     if not purchases:
@@ -800,9 +823,7 @@ def _render_current_fit(data: DashboardData) -> str:
             f"{purchase_label} ({purchase_model})" if purchase_model else NOT_AVAILABLE,
             "purchase_model",
         ),
-        _fact(
-            "Why this model", str(any_row.get("choice_reason") or NOT_AVAILABLE), "choice_reason"
-        ),
+        _fact("Why this model", str(choice_reason or NOT_AVAILABLE), "choice_reason"),
         _fact(
             "Backtest calibration date",
             _fmt_date(reference.calibration_date if reference else None),

@@ -289,6 +289,39 @@ def test_model_card_says_the_history_is_too_short_to_backtest(short_history):
     assert (fields["param_r"], fields["param_b"], fields["param_p"]) == ("0.25", "2.5", "6.2")
 
 
+def test_model_card_names_a_missing_current_fit(tmp_path):
+    """Without the current purchase-model row, the card says so and still shows the choice (from
+    the backtest's row of the chosen model) and Gamma-Gamma."""
+    metrics = [
+        ("bgnbd", "model", metric, None, True, "history_too_short", TOO_SHORT)
+        for metric in BACKTEST_METRICS
+    ]
+    database = tmp_path / "warehouse.duckdb"
+    _write_model_marts(database, metrics, FALLBACK_REASON)
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "delete from marts.clv_model_diagnostics "
+            "where fit_scope = 'current' and model_role = 'purchases'"
+        )
+        con.execute(
+            "insert into marts.clv_model_diagnostics "
+            "(fit_scope, model_name, model_role, status, is_chosen, choice_reason) "
+            "values ('backtest', 'bgnbd', 'purchases', 'not_ready', true, ?)",
+            [FALLBACK_REASON],
+        )
+    result = write_dashboard(database, tmp_path / "index.html", None, generated_at=GENERATED_AT)
+    page = _parse(result.path.read_text(encoding="utf-8"))
+    fields = page.fields[0]
+    assert fields["purchase_model"] == "BG/NBD (bgnbd)"
+    assert fields["choice_reason"] == FALLBACK_REASON
+    assert "param_r" not in fields
+    assert fields["param_p"] == "6.2"
+    assert any(
+        message.startswith("No current purchase-model fit in marts.clv_model_diagnostics")
+        for message in page.empty_messages
+    )
+
+
 def _backtest_rows(html: str) -> dict[str, tuple[bool, dict[str, str], str]]:
     """model -> (highlighted as chosen, metric -> text, the whole row's text) of the backtest
     table."""
