@@ -7,10 +7,10 @@ A Content-Security-Policy forbids every network request, so the page opens offli
 Cards, as on Klaviyo's CLV dashboard:
 
 - the model card, from the marts only: the current fit (``marts.clv_model_diagnostics``, fit_scope
-  current): the purchase model the backtest chose and why (choice_reason), the backtest's
-  calibration date and holdout days, historical and prediction periods, last update (the as-of
-  date), the parameters of the purchase model (r, alpha, a, b; or r, alpha, s, beta for
-  Pareto/NBD) and of Gamma-Gamma, and the readiness checks; then the backtest every build makes
+  current): the purchase model in use and why (choice_reason), the backtest's calibration date
+  and holdout days, historical and prediction periods, last update (the as-of date), the
+  parameters of the purchase model (r, alpha, a, b; or r, alpha, s, beta for Pareto/NBD) and of
+  Gamma-Gamma, and the readiness checks; then the backtest every build makes
   (``marts.clv_backtest_metrics``): each candidate's figures on the holdout beside the naive
   baselines and the hindsight ceiling, the chosen one highlighted, the churn calibration per
   band (``marts.clv_backtest_calibration``) and predicted versus actual purchases and revenue.
