@@ -264,10 +264,11 @@ def _add_dashboard(subparsers: argparse._SubParsersAction) -> None:
         help="write the CLV dashboard (one self-contained HTML page) from the marts",
         description=(
             "Read the marts and write Klaviyo's CLV dashboard (seed 002) as one HTML file that "
-            "opens offline: the current model card, five example profiles, segments and "
-            "exposures using CLV (sortable), and charts of predicted CLV, churn risk, tier and "
-            "persona sizes with revenue share, and the backtest's predicted versus actual. A "
-            "card whose mart or file is missing says so."
+            "opens offline: the model card (the current fit, and the build's backtest of the "
+            "candidate models against naive baselines: figures, churn calibration, predicted "
+            "versus actual), five example profiles, segments and exposures using CLV "
+            "(sortable), and charts of predicted CLV, churn risk, tier and persona sizes with "
+            "revenue share. A card whose mart (or the manifest) is missing says so."
         ),
     )
     parser.add_argument(
@@ -276,11 +277,6 @@ def _add_dashboard(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="artifacts/dashboard/index.html", help="HTML file")
     parser.add_argument(
         "--manifest", default="target/manifest.json", help="dbt manifest (exposures)"
-    )
-    parser.add_argument(
-        "--backtest",
-        default="data/backtest/backtest_results.json",
-        help="backtest results of `clv-segments backtest`",
     )
     parser.set_defaults(run=_run_dashboard)
 
@@ -291,7 +287,7 @@ def _run_dashboard(args: argparse.Namespace) -> int:
 
     database = args.database or default_database()
     _progress(f"reading the marts of {database}")
-    result = write_dashboard(database, args.out, args.manifest, args.backtest)
+    result = write_dashboard(database, args.out, args.manifest)
     for card, why in result.missing.items():
         _progress(f"  {card}: {why}")
     print(f"dashboard          {result.path}")

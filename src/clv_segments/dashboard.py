@@ -6,8 +6,15 @@ A Content-Security-Policy forbids every network request, so the page opens offli
 
 Cards, as on Klaviyo's CLV dashboard:
 
-- the current model card: historical and prediction periods, last update (the as-of date),
-  parameters and readiness checks (``marts.clv_model_diagnostics``);
+- the model card, from the marts only: the current fit (``marts.clv_model_diagnostics``, fit_scope
+  current): the purchase model in use and why (choice_reason), the backtest's calibration date
+  and holdout days, historical and prediction periods, last update (the as-of date), the
+  parameters of the purchase model (r, alpha, a, b; or r, alpha, s, beta for Pareto/NBD) and of
+  Gamma-Gamma, and the readiness checks; then the backtest every build makes
+  (``marts.clv_backtest_metrics``): each candidate's figures on the holdout beside the naive
+  baselines and the hindsight ceiling, the chosen one highlighted, the churn calibration per
+  band (``marts.clv_backtest_calibration``) and predicted versus actual purchases and revenue.
+  When the backtest did not run, one sentence says why ("History too short to backtest: ...");
 - five example profiles chosen by seed 002's rules (``EXAMPLE_PROFILE_RULES``), on valid-order
   counts and days since the last valid order; among the matches, the scored customer with the
   median predicted CLV (ties: the smaller customer_id), so an example is typical, not extreme;
@@ -18,10 +25,10 @@ Cards, as on Klaviyo's CLV dashboard:
 - exposures using CLV: the dbt exposures of the manifest (what seed 002 calls the campaigns,
   flows and forms using CLV);
 - charts: predicted CLV distribution, churn risk bands, tier and persona sizes with their share
-  of revenue, and the backtest's predicted versus actual (``data/backtest/backtest_results.json``).
+  of revenue.
 
-A mart or file that is missing makes its card say so (e.g. "segments not built"); the page is
-still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
+A mart (or the manifest) that is missing makes its card say so (e.g. "segments not built"); the
+page is still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
 """
 
 from __future__ import annotations
@@ -41,14 +48,19 @@ from clv_segments import __version__
 from clv_segments.exports import unchecked_reason
 from clv_segments.svg_charts import (
     GREEN,
+    INK,
     MUTED,
     NEUTRAL,
     RED,
+    SERIES_COLORS,
     YELLOW,
     Bar,
+    CalibrationPoint,
+    CalibrationSeries,
     HistogramBin,
     PairedBar,
     TimelinePoint,
+    calibration_plot,
     histogram,
     horizontal_bars,
     paired_bars,
@@ -57,7 +69,6 @@ from clv_segments.svg_charts import (
 from clv_segments.warehouse import connect_read_only, relation_exists
 
 __all__ = [
-    "DEFAULT_BACKTEST_PATH",
     "DEFAULT_DASHBOARD_PATH",
     "DEFAULT_MANIFEST_PATH",
     "EXAMPLE_PROFILE_RULES",
@@ -68,6 +79,8 @@ __all__ = [
     "fmt_money",
     "fmt_orders",
     "fmt_probability",
+    "fmt_purchases",
+    "fmt_score",
     "fmt_share",
     "clv_bin_edges",
     "write_dashboard",
@@ -75,7 +88,6 @@ __all__ = [
 
 DEFAULT_DASHBOARD_PATH = Path("artifacts/dashboard/index.html")
 DEFAULT_MANIFEST_PATH = Path("target/manifest.json")
-DEFAULT_BACKTEST_PATH = Path("data/backtest/backtest_results.json")
 CHART_KINDS = ("clv_tier", "aov_tier", "persona")
 """segment_summary kinds drawn in the sizes-and-revenue chart, in this order."""
 NOT_AVAILABLE = "—"
@@ -101,6 +113,17 @@ def fmt_count(value: Any) -> str:
 def fmt_orders(value: Any) -> str:
     """Predicted (fractional) numbers of orders: 1.92."""
     return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.2f}"
+
+
+def fmt_purchases(value: Any) -> str:
+    """Purchases summed over customers (predicted or actual): 13,660.9."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.1f}"
+
+
+def fmt_score(value: Any) -> str:
+    """Error and rank scores of the backtest (Poisson deviance, RMSE, MAE, Spearman, Brier):
+    0.8663."""
+    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.4f}"
 
 
 def fmt_days(value: Any) -> str:
@@ -256,12 +279,35 @@ class SegmentGuardrails:
     not_checked_because: str = ""
 
 
+@dataclass(frozen=True)
+class Forecaster:
+    """One forecaster of marts.clv_backtest_metrics (a candidate model, a naive baseline or the
+    hindsight ceiling) with its metrics."""
+
+    model: str
+    kind: str  # model | baseline | ceiling
+    is_chosen: bool
+    status: str  # measured | history_too_short | fit_failed
+    status_detail: str
+    metrics: Mapping[str, float | None]
+    calibration_date: date
+    as_of_date: date
+    holdout_days: int
+
+    @property
+    def measured(self) -> bool:
+        return self.status == "measured"
+
+
 @dataclass
 class DashboardData:
     generated_at: datetime
     database: str
     kpis: dict[str, Any] = field(default_factory=dict)
-    diagnostics: dict[str, dict] = field(default_factory=dict)
+    current_fit: list[dict] = field(default_factory=list)  # clv_model_diagnostics, current
+    model_choice: dict = field(default_factory=dict)  # model_name, choice_reason
+    backtest: list[Forecaster] = field(default_factory=list)  # clv_backtest_metrics, pivoted
+    calibration: list[dict] = field(default_factory=list)  # clv_backtest_calibration
     examples: list[tuple[ExampleRule, dict | None, int]] = field(default_factory=list)
     clv_bins: list[HistogramBin] = field(default_factory=list)
     churn_counts: dict[str, int] = field(default_factory=dict)
@@ -269,7 +315,6 @@ class DashboardData:
     guardrails: dict[str, SegmentGuardrails] | None = None  # None: segment_email_health not built
     segment_sizes: list[dict] | None = None
     exposures: list[dict] | None = None  # None: no manifest
-    backtest: dict | None = None
     missing: dict[str, str] = field(default_factory=dict)  # card -> why it is empty
 
 
@@ -383,64 +428,148 @@ def _load_exposures(manifest_path: Path) -> list[dict]:
     return sorted(exposures, key=lambda e: e["name"])
 
 
-def _find_backtest(node: Any, label: str = "") -> tuple[str, dict] | None:
-    """The first dict shaped like score_backtest's result (model/naive totals) in the JSON."""
-    if isinstance(node, Mapping):
-        model = node.get("model")
-        if isinstance(model, Mapping) and "predicted_orders_total" in model:
-            return label or str(node.get("dataset") or node.get("name") or ""), dict(node)
-        for key, value in node.items():
-            found = _find_backtest(value, str(key))
-            if found:
-                return found
-    elif isinstance(node, list):
-        for value in node:
-            found = _find_backtest(value, label)
-            if found:
-                return found
-    return None
+CANDIDATE_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
+BASELINES = ("zero", "past_rate", "spend_rank", "average_gap")
+FORECASTER_KINDS = ("model", "baseline", "ceiling")
+MODEL_LABELS = {
+    "bgnbd": "BG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "mbgnbd": "MBG/NBD",
+    "gamma_gamma": "Gamma-Gamma",
+    "zero": "Zero",
+    "past_rate": "Past rate",
+    "spend_rank": "Spend rank",
+    "average_gap": "Average gap",
+    "hindsight": "Hindsight",
+}
+FORECASTER_NOTES = {
+    "zero": "no purchase for anyone",
+    "past_rate": "each customer's past repeat rate, over the holdout",
+    "spend_rank": "ranks customers by past spend",
+    "average_gap": "Klaviyo's next-order date: last order plus the average gap",
+    "hindsight": "ranks by the actual holdout revenue: the best a ranking can do",
+}
+PURCHASE_PARAMETERS = {
+    "bgnbd": ("r", "alpha", "a", "b"),
+    "mbgnbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+}
+SPEND_PARAMETERS = ("p", "q", "v")
 
 
-def _latest_run(results: Any) -> tuple[str, dict] | None:
-    """The most recent run of `clv-segments backtest`'s results (``{"runs": {name: run}}``)."""
-    runs = results.get("runs") if isinstance(results, Mapping) else None
-    if not isinstance(runs, Mapping) or not runs:
-        return None
-    name, run = max(runs.items(), key=lambda item: str(item[1].get("run_at", "")))
-    metrics = run.get("metrics")
-    if not isinstance(metrics, Mapping) or "model" not in metrics:
-        return None
-    label = (
-        f"run {name}: {run.get('dataset', '')}, predictions as of {run.get('calibration_end')}, "
-        f"holdout to {run.get('holdout_end')}"
+def _model_label(model: Any) -> str:
+    return MODEL_LABELS.get(str(model), str(model))
+
+
+def _current_fit(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The fit the predictions use: clv_model_diagnostics' fit_scope current rows (the chosen
+    purchase model and Gamma-Gamma)."""
+    return _rows(
+        con,
+        """
+        select *
+        from marts.clv_model_diagnostics
+        where fit_scope = 'current'
+        order by model_role, model_name
+        """,
     )
-    if len(runs) > 1:
-        label += f" (latest of {len(runs)} runs)"
-    return label, dict(metrics)
 
 
-def _load_backtest(path: Path, data: DashboardData) -> None:
-    if not path.is_file():
-        data.missing["backtest"] = f"No backtest results at {path}: run make backtest."
-        return
-    results = json.loads(path.read_text(encoding="utf-8"))
-    found = _latest_run(results) or _find_backtest(results)
-    if found is None:
-        data.missing["backtest"] = (
-            f"{path} has no predicted-versus-actual totals (score_backtest's model and naive)."
+def _model_choice(con: duckdb.DuckDBPyConnection) -> dict:
+    """The chosen purchase model and why, from any clv_model_diagnostics row that has them (the
+    card still says why when the current purchase-model row is missing); {} if none."""
+    rows = _rows(
+        con,
+        """
+        select model_name, choice_reason
+        from marts.clv_model_diagnostics
+        where is_chosen
+            and choice_reason is not null
+        order by fit_scope desc, model_name
+        """,
+    )
+    return rows[0] if rows else {}
+
+
+def _forecaster_position(model: str, kind: str) -> tuple:
+    """Candidates, then baselines, then the ceiling; each in the marts' documented order."""
+    known = CANDIDATE_MODELS if kind == "model" else BASELINES if kind == "baseline" else ()
+    kind_position = (
+        FORECASTER_KINDS.index(kind) if kind in FORECASTER_KINDS else len(FORECASTER_KINDS)
+    )
+    position = known.index(model) if model in known else len(known)
+    return kind_position, position, model
+
+
+def _backtest_metrics(con: duckdb.DuckDBPyConnection) -> list[Forecaster]:
+    """marts.clv_backtest_metrics (one row per forecaster and metric), one Forecaster each."""
+    rows = _rows(
+        con,
+        """
+        select
+            model, model_kind, metric, value, is_chosen, backtest_status, status_detail,
+            calibration_date, as_of_date, holdout_days
+        from marts.clv_backtest_metrics
+        order by model, metric
+        """,
+    )
+    by_model: dict[str, list[dict]] = {}
+    for row in rows:
+        by_model.setdefault(str(row["model"]), []).append(row)
+    forecasters = []
+    for model, model_rows in by_model.items():
+        first = model_rows[0]
+        statuses = {str(row["backtest_status"]) for row in model_rows}
+        status = "measured" if statuses == {"measured"} else sorted(statuses - {"measured"})[0]
+        details = sorted({str(row["status_detail"]) for row in model_rows if row["status_detail"]})
+        forecasters.append(
+            Forecaster(
+                model=model,
+                kind=str(first["model_kind"]),
+                is_chosen=any(bool(row["is_chosen"]) for row in model_rows),
+                status=status,
+                status_detail="; ".join(details),
+                metrics={str(row["metric"]): row["value"] for row in model_rows},
+                calibration_date=first["calibration_date"],
+                as_of_date=first["as_of_date"],
+                holdout_days=int(first["holdout_days"]),
+            )
         )
-        return
-    label, result = found
-    data.backtest = {"label": label, "source": str(path), **result}
+    return sorted(forecasters, key=lambda f: _forecaster_position(f.model, f.kind))
+
+
+def _backtest_not_run(forecasters: Sequence[Forecaster]) -> str:
+    """Why the backtest has nothing to show ("" when a candidate model was measured)."""
+    candidates = [f for f in forecasters if f.kind == "model"]
+    if any(f.measured for f in candidates):
+        return ""
+    if not candidates:
+        return "The backtest scored no candidate model: marts.clv_backtest_metrics has none."
+    details = "; ".join(sorted({f.status_detail for f in candidates if f.status_detail}))
+    if any(f.status == "history_too_short" for f in candidates):
+        return f"History too short to backtest: {details or 'a readiness check failed'}."
+    return f"The backtest did not run, every candidate's fit failed: {details or 'no detail'}."
+
+
+def _backtest_calibration(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select
+            model, churn_band, band_lower, band_upper, customers, mean_predicted_churn,
+            observed_churn_share, is_chosen
+        from marts.clv_backtest_calibration
+        order by model, churn_band
+        """,
+    )
 
 
 def load_dashboard_data(
     database: str | Path,
     manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
     generated_at: datetime | None = None,
 ) -> DashboardData:
-    """Everything the page shows, read from the warehouse file, the manifest and the backtest."""
+    """Everything the page shows, read from the warehouse file and the manifest."""
     data = DashboardData(generated_at=generated_at or datetime.now(UTC), database=str(database))
     with connect_read_only(database) as con:
         if relation_exists(con, "marts", "customer_predictions"):
@@ -448,12 +577,29 @@ def load_dashboard_data(
         else:
             data.missing["predictions"] = "marts.customer_predictions not built: run dbt build."
         if relation_exists(con, "marts", "clv_model_diagnostics"):
-            data.diagnostics = {
-                row["model_name"]: row
-                for row in _rows(con, "select * from marts.clv_model_diagnostics")
-            }
+            data.current_fit = _current_fit(con)
+            data.model_choice = _model_choice(con)
         else:
             data.missing["model"] = "marts.clv_model_diagnostics not built: run dbt build."
+        if relation_exists(con, "marts", "clv_backtest_metrics"):
+            data.backtest = _backtest_metrics(con)
+            not_run = _backtest_not_run(data.backtest)
+            if not_run:
+                data.missing["backtest"] = not_run
+        else:
+            data.missing["backtest"] = "marts.clv_backtest_metrics not built: run dbt build."
+        if "backtest" not in data.missing:
+            if relation_exists(con, "marts", "clv_backtest_calibration"):
+                data.calibration = _backtest_calibration(con)
+                if not data.calibration:
+                    data.missing["calibration"] = (
+                        "marts.clv_backtest_calibration has no row: no candidate predicted a "
+                        "churn probability at the calibration date."
+                    )
+            else:
+                data.missing["calibration"] = (
+                    "marts.clv_backtest_calibration not built: run dbt build."
+                )
         if relation_exists(con, "marts", "segment_summary"):
             _load_segments(con, data)
         else:
@@ -464,10 +610,6 @@ def load_dashboard_data(
         data.missing["exposures"] = (
             f"No dbt manifest at {manifest_path}: run dbt parse (or dbt docs generate)."
         )
-    if backtest_path is not None:
-        _load_backtest(Path(backtest_path), data)
-    else:
-        data.missing["backtest"] = "No backtest results: run make backtest."
     return data
 
 
@@ -521,6 +663,14 @@ th[aria-sort="descending"] button::after { content: " \\2193"; color: var(--ink)
 .profile .rule { color: var(--muted); font-size: 12px; margin-bottom: 6px; }
 .profile dl.facts { grid-template-columns: 1fr auto; font-size: 13px; }
 .profile dl.facts dd { text-align: right; }
+.table-wrap { overflow-x: auto; }
+table.compact { font-size: 13px; }
+table.compact th, table.compact td { padding: 5px 6px; }
+table.compact thead th { vertical-align: bottom; }
+tr.chosen th, tr.chosen td { background: #eaf1fb; }
+th[scope="row"] { font-weight: 600; min-width: 210px; }
+.note { color: var(--muted); font-size: 12px; font-weight: 400; }
+.chosen-pill { background: var(--blue); color: #fff; }
 svg.chart { width: 100%; height: auto; display: block; max-width: 760px; }
 .chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
   gap: 8px 24px; align-items: start; }
@@ -618,21 +768,68 @@ READINESS_CHECKS = (
 """(check name in failed_readiness_checks, diagnostics column, label)."""
 
 
-def _render_model_card(data: DashboardData) -> str:
-    if "model" in data.missing:
-        return (
-            f"<section class='card' id='model-card'><h2>Current model</h2>"
-            f"{_empty(data.missing['model'])}</section>"
+def _purchase_fit(data: DashboardData) -> dict:
+    """The current purchase-model row (fit_scope current, model_role purchases); {} if none."""
+    rows = [row for row in data.current_fit if row.get("model_role") == "purchases"]
+    chosen = [row for row in rows if row.get("is_chosen")]
+    return (chosen or rows or [{}])[0]
+
+
+def _spend_fit(data: DashboardData) -> dict:
+    """The current Gamma-Gamma row (fit_scope current, model_role spend); {} if none."""
+    return next((row for row in data.current_fit if row.get("model_role") == "spend"), {})
+
+
+def _parameter_rows(model: str, row: dict, names: Sequence[str]) -> list[str]:
+    rows = []
+    for name in names:
+        rows.append(
+            f"<tr><td>{escape(model)}</td><td>{name}</td>"
+            f"<td class='num' data-field='param_{name}'>{_fmt_parameter(row.get(f'param_{name}'))}"
+            f"</td><td class='num'>{_fmt_parameter(row.get(f'param_{name}_std_error'))}</td></tr>"
         )
-    bg = data.diagnostics.get("bg_nbd", {})
-    gg = data.diagnostics.get("gamma_gamma", {})
-    any_row = bg or gg
-    failed = {
-        name.strip()
-        for name in (any_row.get("failed_readiness_checks") or "").split(",")
-        if name.strip()
-    }
+    return rows
+
+
+def _render_current_fit(data: DashboardData) -> str:
+    """The fit the predictions use: the chosen purchase model and why, the backtest's clock,
+    the windows, the parameters, the fit and the readiness checks."""
+    purchases, spend = _purchase_fit(data), _spend_fit(data)
+    any_row = purchases or spend or (data.current_fit[0] if data.current_fit else {})
+    chosen = next((f for f in data.backtest if f.is_chosen), None)
+    purchase_model = (
+        purchases.get("model_name")
+        or data.model_choice.get("model_name")
+        or (chosen.model if chosen else None)
+    )
+    choice_reason = purchases.get("choice_reason") or data.model_choice.get("choice_reason")
+    purchase_label = _model_label(purchase_model) if purchase_model else "Purchase model"
+    gaps = []
+    if not purchases:
+        gaps.append(
+            "No current purchase-model fit in marts.clv_model_diagnostics (fit_scope current, "
+            "model_role purchases): its parameters and fit are not shown."
+        )
+    if not spend:
+        gaps.append(
+            "No current Gamma-Gamma fit in marts.clv_model_diagnostics (fit_scope current, "
+            "model_role spend): its parameters and fit are not shown."
+        )
+    reference = data.backtest[0] if data.backtest else None
+    holdout_days = reference.holdout_days if reference else any_row.get("backtest_holdout_days")
     facts = [
+        _fact(
+            "Purchase model",
+            f"{purchase_label} ({purchase_model})" if purchase_model else NOT_AVAILABLE,
+            "purchase_model",
+        ),
+        _fact("Why this model", str(choice_reason or NOT_AVAILABLE), "choice_reason"),
+        _fact(
+            "Backtest calibration date",
+            _fmt_date(reference.calibration_date if reference else None),
+            "calibration_date",
+        ),
+        _fact("Backtest holdout", f"{fmt_count(holdout_days)} days", "holdout_days"),
         _fact(
             "Historical period",
             f"{fmt_count(any_row.get('history_window_days'))} days",
@@ -652,31 +849,39 @@ def _render_model_card(data: DashboardData) -> str:
         _fact("Page generated", data.generated_at.strftime("%Y-%m-%d %H:%M UTC"), "generated_at"),
         _fact(
             "Status",
-            f"BG/NBD {bg.get('status', NOT_AVAILABLE)}, "
-            f"Gamma-Gamma {gg.get('status', NOT_AVAILABLE)}",
+            f"{purchase_label} {purchases.get('status', NOT_AVAILABLE)}, "
+            f"Gamma-Gamma {spend.get('status', NOT_AVAILABLE)}",
             "status",
         ),
     ]
-    params = []
-    for model, row, names in (("BG/NBD", bg, "r alpha a b"), ("Gamma-Gamma", gg, "p q v")):
-        for name in names.split():
-            estimate = row.get(f"param_{name}")
-            error = row.get(f"param_{name}_std_error")
-            params.append(
-                f"<tr><td>{model}</td><td>{name}</td>"
-                f"<td class='num' data-field='param_{name}'>{_fmt_parameter(estimate)}</td>"
-                f"<td class='num'>{_fmt_parameter(error)}</td></tr>"
-            )
-    fits = []
-    for model, row in (("BG/NBD", bg), ("Gamma-Gamma", gg)):
-        if row:
-            fits.append(
-                f"<tr><td>{model}</td><td class='num'>{fmt_days(row.get('log_likelihood'))}"
-                f"</td><td>{'yes' if row.get('is_converged') else 'no'}</td>"
-                f"<td class='num'>{fmt_count(row.get('n_customers'))}</td>"
-                f"<td class='num'>{fmt_count(row.get('n_cells'))}</td>"
-                f"<td class='num'>{fmt_days(row.get('fit_seconds'))} s</td></tr>"
-            )
+    params, fits = [], []
+    purchase_names = PURCHASE_PARAMETERS.get(
+        str(purchase_model),
+        [
+            name
+            for name in ("r", "alpha", "a", "b", "s", "beta")
+            if not _is_missing(purchases.get(f"param_{name}"))
+        ],
+    )
+    for label, row, names in (
+        (purchase_label, purchases, purchase_names),
+        ("Gamma-Gamma", spend, SPEND_PARAMETERS),
+    ):
+        if not row:
+            continue
+        params += _parameter_rows(label, row, names)
+        fits.append(
+            f"<tr><td>{escape(label)}</td><td class='num'>{fmt_days(row.get('log_likelihood'))}"
+            f"</td><td>{'yes' if row.get('is_converged') else 'no'}</td>"
+            f"<td class='num'>{fmt_count(row.get('n_customers'))}</td>"
+            f"<td class='num'>{fmt_count(row.get('n_cells'))}</td>"
+            f"<td class='num'>{fmt_days(row.get('fit_seconds'))} s</td></tr>"
+        )
+    failed = {
+        name.strip()
+        for name in (any_row.get("failed_readiness_checks") or "").split(",")
+        if name.strip()
+    }
     checks = []
     for check, column, label in READINESS_CHECKS:
         passed = check not in failed
@@ -686,25 +891,233 @@ def _render_model_card(data: DashboardData) -> str:
             f"<td class='{'ok' if passed else 'fail'}'>{'passed' if passed else 'failed'}</td>"
             "</tr>"
         )
-    ready = any_row.get("is_ready")
-    verdict = (
-        "<p class='ok' data-field='is_ready'>Ready: every readiness check passed.</p>"
-        if ready
-        else "<p class='fail' data-field='is_ready'>Not ready: predictive fields are empty "
-        f"until {escape(', '.join(sorted(failed)) or 'the checks')} pass.</p>"
-    )
+    if not any_row:
+        verdict = _empty("marts.clv_model_diagnostics has no current fit (fit_scope current).")
+    elif any_row.get("is_ready"):
+        verdict = "<p class='ok' data-field='is_ready'>Ready: every readiness check passed.</p>"
+    else:
+        verdict = (
+            "<p class='fail' data-field='is_ready'>Not ready: predictive fields are empty "
+            f"until {escape(', '.join(sorted(failed)) or 'the checks')} pass.</p>"
+        )
     return (
-        "<section class='card' id='model-card'><h2>Current model</h2>"
-        f"<dl class='facts'>{''.join(facts)}</dl>"
+        "<div class='chart-grid'><div id='current-fit'><h3>Current fit</h3>"
+        f"<dl class='facts'>{''.join(facts)}</dl>{''.join(_empty(gap) for gap in gaps)}"
         "<h3>Parameters</h3><table><thead><tr><th>Model</th><th>Parameter</th>"
         "<th class='num'>Estimate</th><th class='num'>Std. error</th></tr></thead>"
         f"<tbody>{''.join(params)}</tbody></table>"
         "<h3>Fit</h3><table><thead><tr><th>Model</th><th class='num'>Log-likelihood</th>"
         "<th>Converged</th><th class='num'>Customers</th><th class='num'>Cells</th>"
-        f"<th class='num'>Fit time</th></tr></thead><tbody>{''.join(fits)}</tbody></table>"
-        "<h3>Readiness checks</h3><table><thead><tr><th>Check</th><th class='num'>Value</th>"
-        f"<th>Result</th></tr></thead><tbody>{''.join(checks)}</tbody></table>{verdict}"
-        "</section>"
+        f"<th class='num'>Fit time</th></tr></thead><tbody>{''.join(fits)}</tbody></table></div>"
+        "<div id='readiness'><h3>Readiness checks</h3><table><thead><tr><th>Check</th>"
+        "<th class='num'>Value</th><th>Result</th></tr></thead>"
+        f"<tbody>{''.join(checks)}</tbody></table>{verdict}</div></div>"
+    )
+
+
+BACKTEST_COLUMNS: tuple[tuple[str, str, Callable[[Any], str], str], ...] = (
+    ("predicted_purchases", "Predicted purchases", fmt_purchases, "holdout purchases, summed"),
+    ("actual_purchases", "Actual purchases", fmt_purchases, "what the customers bought"),
+    ("predicted_revenue", "Predicted revenue", fmt_money, "holdout revenue, summed"),
+    ("actual_revenue", "Actual revenue", fmt_money, "what the customers spent"),
+    (
+        "poisson_deviance",
+        "Poisson deviance",
+        fmt_score,
+        "mean per customer, of the purchases; lower is better (the choice under clv_model auto)",
+    ),
+    ("rmse", "RMSE", fmt_score, "root mean squared error of the purchases; lower is better"),
+    ("mae", "MAE", fmt_score, "mean absolute error of the purchases; lower is better"),
+    (
+        "top_decile_revenue_share",
+        "Top-decile revenue share",
+        fmt_share,
+        "share of the holdout revenue from the tenth ranked highest; higher is better",
+    ),
+    (
+        "spearman_revenue",
+        "Spearman",
+        fmt_score,
+        "rank correlation of the forecast and the holdout revenue; higher is better",
+    ),
+    (
+        "churn_brier",
+        "Churn Brier",
+        fmt_score,
+        "mean squared error of the churn probability; lower is better",
+    ),
+    (
+        "interval_coverage",
+        "Interval coverage",
+        fmt_share,
+        "share of customers whose purchases fell in the predicted interval",
+    ),
+    (
+        "next_order_within_14_days",
+        "Next order within 14 days",
+        fmt_share,
+        "of the holdout buyers, the share whose first order fell within 14 days of the "
+        "predicted next-order date; higher is better",
+    ),
+)
+"""(metric of clv_backtest_metrics, column label, format, what it measures)."""
+
+
+def _candidate_colors(data: DashboardData) -> dict[str, str]:
+    """One colour per candidate model, the same in every chart: the chosen one NEUTRAL."""
+    models = [f.model for f in data.backtest if f.kind == "model"]
+    models += sorted({str(row["model"]) for row in data.calibration} - set(models))
+    chosen = {f.model for f in data.backtest if f.is_chosen}
+    chosen |= {str(row["model"]) for row in data.calibration if row["is_chosen"]}
+    others = iter(SERIES_COLORS)
+    return {model: NEUTRAL if model in chosen else next(others, MUTED) for model in models}
+
+
+def _backtest_row(forecaster: Forecaster) -> str:
+    name = escape(_model_label(forecaster.model))
+    if forecaster.is_chosen:
+        name += " <span class='pill chosen-pill'>chosen</span>"
+    note = FORECASTER_NOTES.get(forecaster.model)
+    note = escape(forecaster.model + (f": {note}" if note else ""))
+    cells = [
+        f"<th scope='row'>{name}<div class='note'>{note}</div></th>",
+        f"<td>{escape(forecaster.kind)}</td>",
+    ]
+    if not forecaster.measured:
+        status = "history too short" if forecaster.status == "history_too_short" else "fit failed"
+        detail = f": {forecaster.status_detail}" if forecaster.status_detail else ""
+        cells.append(
+            f"<td colspan='{len(BACKTEST_COLUMNS)}' class='unchecked' "
+            f"data-status='{escape(forecaster.status, quote=True)}'>"
+            f"{escape(status + detail)}</td>"
+        )
+    for metric, _, fmt, _ in BACKTEST_COLUMNS if forecaster.measured else ():
+        value = forecaster.metrics.get(metric)
+        if _is_missing(value):
+            why = "not measured" if forecaster.kind == "model" else "not forecast by this baseline"
+            cells.append(
+                f"<td class='num' data-metric='{metric}' title='{why}'>{NOT_AVAILABLE}</td>"
+            )
+        else:
+            cells.append(f"<td class='num' data-metric='{metric}'>{fmt(value)}</td>")
+    css = " class='chosen'" if forecaster.is_chosen else ""
+    model = escape(forecaster.model, quote=True)
+    return f"<tr data-model='{model}'{css}>{''.join(cells)}</tr>"
+
+
+def _render_calibration(data: DashboardData, colors: Mapping[str, str]) -> str:
+    if "calibration" in data.missing:
+        return _empty(data.missing["calibration"])
+    by_model: dict[str, list[dict]] = {}
+    for row in data.calibration:
+        by_model.setdefault(str(row["model"]), []).append(row)
+    series = []
+    for model in sorted(by_model, key=lambda m: _forecaster_position(m, "model")):
+        rows = by_model[model]
+        chosen = any(row["is_chosen"] for row in rows)
+        points = [
+            CalibrationPoint(
+                predicted=float(row["mean_predicted_churn"]),
+                observed=float(row["observed_churn_share"]),
+                label=f"churn band {row['churn_band']} ({fmt_share(row['band_lower'])} to "
+                f"{fmt_share(row['band_upper'])}), {fmt_count(row['customers'])} customers",
+            )
+            for row in rows
+            if not _is_missing(row["mean_predicted_churn"])
+            and not _is_missing(row["observed_churn_share"])
+        ]
+        series.append(
+            CalibrationSeries(
+                key=model,
+                name=_model_label(model) + (" (chosen)" if chosen else ""),
+                points=points,
+                color=colors.get(model, MUTED),
+                emphasised=chosen,
+            )
+        )
+    return calibration_plot(
+        series,
+        title="Churn calibration: predicted churn probability against the share who did not buy",
+        x_name="predicted churn probability",
+        y_name="observed churn share",
+        value_format=fmt_share,
+    ) + (
+        "<p class='empty'>Per band of predicted churn probability: the mean probability each "
+        "candidate predicted at the calibration date against the share of those customers who "
+        "did not buy in the churn window after it. On the dashed diagonal, a model is perfectly "
+        "calibrated.</p>"
+    )
+
+
+def _render_predicted_vs_actual(data: DashboardData, colors: Mapping[str, str]) -> str:
+    measured = [f for f in data.backtest if f.measured]
+    models = [f for f in measured if f.kind == "model"]
+    reference = next((f for f in models if f.is_chosen), models[0])
+    charts = []
+    for measure, metric, fmt in (
+        ("Purchases", "purchases", fmt_purchases),
+        ("Revenue", "revenue", fmt_money),
+    ):
+        actual = reference.metrics.get(f"actual_{metric}")
+        bars = [] if _is_missing(actual) else [Bar("actual", float(actual), INK, fmt(actual))]
+        for f in measured:
+            value = f.metrics.get(f"predicted_{metric}")
+            if _is_missing(value):
+                continue
+            if f.kind == "model":
+                label = _model_label(f.model) + (" (chosen)" if f.is_chosen else "")
+                color = colors.get(f.model, MUTED)
+            else:
+                label, color = f"{_model_label(f.model)} ({f.kind})", MUTED
+            bars.append(Bar(label, float(value), color, fmt(value)))
+        charts.append(
+            f"<h3>{measure} in the holdout</h3>"
+            + horizontal_bars(
+                bars, title=f"Backtest: predicted versus actual {metric} in the holdout"
+            )
+        )
+    return "".join(charts)
+
+
+def _render_backtest(data: DashboardData) -> str:
+    """The evidence: candidates, baselines and the ceiling on the holdout, the churn
+    calibration, predicted versus actual; or why the backtest did not run."""
+    if "backtest" in data.missing:
+        body = _empty(data.missing["backtest"])
+    else:
+        models = [f for f in data.backtest if f.kind == "model" and f.measured]
+        reference = next((f for f in models if f.is_chosen), models[0])
+        colors = _candidate_colors(data)
+        head = "".join(
+            f"<th class='num' scope='col' title='{escape(what, quote=True)}'>{escape(label)}</th>"
+            for _, label, _, what in BACKTEST_COLUMNS
+        )
+        rows = "".join(_backtest_row(f) for f in data.backtest)
+        body = (
+            "<p>Each candidate purchase model was fitted on the orders up to the calibration "
+            f"date, {_fmt_date(reference.calibration_date)}, and scored on what the "
+            f"{fmt_count(reference.metrics.get('customers'))} customers of that date did in the "
+            f"{fmt_count(reference.holdout_days)} days up to the as-of date, "
+            f"{_fmt_date(reference.as_of_date)}, beside naive baselines and the hindsight "
+            "ceiling. Purchases and revenue are holdout totals; hover a column for what it "
+            "measures.</p>"
+            "<div class='table-wrap'><table id='backtest-table' class='compact'><thead><tr>"
+            f"<th scope='col'>Forecaster</th><th scope='col'>Kind</th>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+            "<div class='chart-grid'>"
+            f"<div><h3>Churn calibration</h3>{_render_calibration(data, colors)}</div>"
+            f"<div>{_render_predicted_vs_actual(data, colors)}</div></div>"
+        )
+    return f"<div id='backtest'><h3>Backtest on the shop's own history</h3>{body}</div>"
+
+
+def _render_model_card(data: DashboardData) -> str:
+    current = (
+        _empty(data.missing["model"]) if "model" in data.missing else (_render_current_fit(data))
+    )
+    return (
+        "<section class='card wide' id='model-card'><h2>Model card</h2>"
+        f"{current}{_render_backtest(data)}</section>"
     )
 
 
@@ -981,59 +1394,11 @@ def _render_sizes(data: DashboardData) -> str:
     )
 
 
-def _render_backtest(data: DashboardData) -> str:
-    if data.backtest is None:
-        body = _empty(data.missing.get("backtest", "No backtest results: run make backtest."))
-    else:
-        bt = data.backtest
-        model, naive = bt["model"], bt.get("naive", {})
-        charts = []
-        for measure, key, fmt in (
-            ("Orders", "orders", fmt_orders),
-            ("Revenue", "revenue", fmt_money),
-        ):
-            bars = [Bar("actual", float(model[f"actual_{key}_total"]), "#1f2933")]
-            bars.append(Bar("predicted (model)", float(model[f"predicted_{key}_total"]), NEUTRAL))
-            if f"predicted_{key}_total" in naive:
-                bars.append(Bar("predicted (naive)", float(naive[f"predicted_{key}_total"]), MUTED))
-            charts.append(
-                f"<h3>{measure} in the holdout period</h3>"
-                + horizontal_bars(
-                    bars, title=f"Backtest: predicted versus actual {key}", value_format=fmt
-                )
-            )
-        metrics = []
-        for label, key, fmt in (
-            ("Predicted / actual orders", "orders_ratio", lambda v: f"{float(v):.3f}"),
-            ("Predicted / actual revenue", "revenue_ratio", lambda v: f"{float(v):.3f}"),
-            ("MAE orders per customer", "mae_orders", lambda v: f"{float(v):.3f}"),
-            ("Spearman, value", "spearman_value", lambda v: f"{float(v):.3f}"),
-            ("Top-decile share of holdout revenue", "top_decile_revenue_share", fmt_share),
-        ):
-            if key in model:
-                naive_value = fmt(naive[key]) if key in naive else NOT_AVAILABLE
-                metrics.append(
-                    f"<tr><td>{label}</td><td class='num' data-field='backtest_{key}'>"
-                    f"{fmt(model[key])}</td><td class='num'>{naive_value}</td></tr>"
-                )
-        source = escape(f"{bt['label']} ({bt['source']})" if bt["label"] else bt["source"])
-        body = (
-            "".join(charts) + "<table><thead><tr><th>Metric</th><th class='num'>Model</th>"
-            f"<th class='num'>Naive</th></tr></thead><tbody>{''.join(metrics)}</tbody></table>"
-            f"<p class='empty'>Source: {source}; {fmt_count(bt.get('n_customers'))} customers.</p>"
-        )
-    return (
-        "<section class='card' id='backtest'><h2>Backtest: predicted versus actual</h2>"
-        f"{body}</section>"
-    )
-
-
 def render_html(data: DashboardData) -> str:
     """The whole page as one string (inline CSS, SVG and script; no external resource)."""
     as_of = _fmt_date(data.kpis.get("as_of_date")) if data.kpis else NOT_AVAILABLE
     sections = [
         _render_model_card(data),
-        _render_backtest(data),
         _render_examples(data),
         _render_clv_distribution(data),
         _render_churn(data),
@@ -1067,12 +1432,11 @@ def write_dashboard(
     database: str | Path,
     out: str | Path = DEFAULT_DASHBOARD_PATH,
     manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    backtest_path: str | Path | None = DEFAULT_BACKTEST_PATH,
     generated_at: datetime | None = None,
 ) -> DashboardResult:
     """Read the marts and write the dashboard page to ``out``; returns its path and the cards
     left empty (with why)."""
-    data = load_dashboard_data(database, manifest_path, backtest_path, generated_at)
+    data = load_dashboard_data(database, manifest_path, generated_at)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -14,16 +14,21 @@ from datetime import date
 from html import escape
 
 __all__ = [
+    "ACCENT",
     "GREEN",
     "INK",
     "MUTED",
     "NEUTRAL",
     "RED",
+    "SERIES_COLORS",
     "YELLOW",
     "Bar",
+    "CalibrationPoint",
+    "CalibrationSeries",
     "HistogramBin",
     "PairedBar",
     "TimelinePoint",
+    "calibration_plot",
     "histogram",
     "horizontal_bars",
     "nice_step",
@@ -39,6 +44,8 @@ ACCENT = "#9c6ade"
 INK = "#1f2933"
 MUTED = "#8a96a3"
 GRID = "#e4e8ee"
+SERIES_COLORS = (ACCENT, "#d9822b", "#2a9d8f")
+"""Further series beside an emphasised NEUTRAL one (no green, yellow or red: those are churn's)."""
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, sans-serif'"
 
 
@@ -62,6 +69,22 @@ class PairedBar:
     label: str
     first: float  # fractions in [0, 1]
     second: float
+
+
+@dataclass(frozen=True)
+class CalibrationPoint:
+    predicted: float  # mean predicted probability of a band, in [0, 1]
+    observed: float  # share observed in that band, in [0, 1]
+    label: str  # what the point is, for its tooltip (e.g. "band 3, 468 customers")
+
+
+@dataclass(frozen=True)
+class CalibrationSeries:
+    key: str  # data-series attribute of its points (e.g. the model name)
+    name: str  # legend
+    points: Sequence[CalibrationPoint]
+    color: str = NEUTRAL
+    emphasised: bool = False  # drawn thicker, on top
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,10 @@ def _number(value: float) -> str:
     if value == int(value):
         return f"{int(value)}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f} %"
 
 
 def _label_width(labels: Iterable[str]) -> int:
@@ -270,4 +297,81 @@ def timeline(
         f"<text x='{width - right}' y='{height - 6}' font-size='11' text-anchor='end' "
         f"fill='{MUTED}'>{last.isoformat()}</text>"
     )
+    return _svg(width, height, title, body)
+
+
+def calibration_plot(
+    series: Sequence[CalibrationSeries],
+    *,
+    title: str,
+    x_name: str,
+    y_name: str,
+    value_format: Callable[[float], str] = _percent,
+    plot_size: int = 300,
+) -> str:
+    """Observed share against predicted probability, both from 0 to 1, one line of dots per
+    series, with the diagonal of perfect calibration (observed = predicted) and a legend on the
+    right. An emphasised series is drawn thicker and last, on top of the others."""
+    left, top, bottom, legend = 52, 12, 44, 190
+    width, height = left + plot_size + 16 + legend, top + plot_size + bottom
+
+    def x_of(value: float) -> float:
+        return left + plot_size * min(max(value, 0.0), 1.0)
+
+    def y_of(value: float) -> float:
+        return top + plot_size * (1 - min(max(value, 0.0), 1.0))
+
+    body: list[str] = []
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        body.append(
+            f"<line x1='{x_of(0)}' x2='{x_of(1)}' y1='{y_of(tick):.1f}' y2='{y_of(tick):.1f}' "
+            f"stroke='{GRID}'/>"
+            f"<line x1='{x_of(tick):.1f}' x2='{x_of(tick):.1f}' y1='{y_of(0)}' y2='{y_of(1)}' "
+            f"stroke='{GRID}'/>"
+            f"<text x='{left - 6}' y='{y_of(tick) + 4:.1f}' text-anchor='end' font-size='11' "
+            f"fill='{MUTED}'>{tick * 100:.0f} %</text>"
+            f"<text x='{x_of(tick):.1f}' y='{y_of(0) + 16}' text-anchor='middle' font-size='11' "
+            f"fill='{MUTED}'>{tick * 100:.0f} %</text>"
+        )
+    body.append(
+        f"<text x='{x_of(0.5):.1f}' y='{height - 8}' text-anchor='middle' font-size='12' "
+        f"fill='{INK}'>{escape(x_name)}</text>"
+        f"<text x='14' y='{y_of(0.5):.1f}' text-anchor='middle' font-size='12' fill='{INK}' "
+        f"transform='rotate(-90 14 {y_of(0.5):.1f})'>{escape(y_name)}</text>"
+        f"<line x1='{x_of(0)}' y1='{y_of(0)}' x2='{x_of(1)}' y2='{y_of(1)}' stroke='{MUTED}' "
+        "stroke-width='1.5' stroke-dasharray='5 4'><title>perfect calibration: observed = "
+        "predicted</title></line>"
+    )
+    legend_x = left + plot_size + 16
+    entries = [("perfect calibration", MUTED, "5 4", 1.5)] + [
+        (s.name, s.color, "", 3.0 if s.emphasised else 1.5) for s in series
+    ]
+    for index, (name, color, dash, stroke) in enumerate(entries):
+        y = top + 10 + index * 20
+        dash_attr = f" stroke-dasharray='{dash}'" if dash else ""
+        body.append(
+            f"<line x1='{legend_x}' x2='{legend_x + 22}' y1='{y}' y2='{y}' stroke='{color}' "
+            f"stroke-width='{stroke}'{dash_attr}/>"
+            f"<text x='{legend_x + 28}' y='{y + 4}' font-size='12' fill='{INK}'>"
+            f"{escape(name)}</text>"
+        )
+    for s in sorted(series, key=lambda s: s.emphasised):
+        points = sorted(s.points, key=lambda p: p.predicted)
+        stroke, radius, opacity = (3.0, 5, 1.0) if s.emphasised else (1.5, 3.5, 0.75)
+        if len(points) > 1:
+            path = " ".join(f"{x_of(p.predicted):.1f},{y_of(p.observed):.1f}" for p in points)
+            body.append(
+                f"<polyline points='{path}' fill='none' stroke='{s.color}' "
+                f"stroke-width='{stroke}' opacity='{opacity}'/>"
+            )
+        for p in points:
+            tip = (
+                f"{s.name}, {p.label}: predicted {value_format(p.predicted)}, "
+                f"observed {value_format(p.observed)}"
+            )
+            body.append(
+                f"<circle cx='{x_of(p.predicted):.1f}' cy='{y_of(p.observed):.1f}' r='{radius}' "
+                f"fill='{s.color}' opacity='{opacity}' data-series='{escape(s.key, quote=True)}'>"
+                f"<title>{escape(tip)}</title></circle>"
+            )
     return _svg(width, height, title, body)

@@ -51,7 +51,6 @@ def _definitions(workdir: Path, name: str, database: Path, **extra_vars) -> dg.D
         target_path=workdir / name / "target",
         database_path=database,
         artifacts_dir=workdir / name / "artifacts",
-        backtest_path=workdir / "no_backtest.json",
         dbt_vars=json.dumps({**dbt_vars, **extra_vars}),
     )
 

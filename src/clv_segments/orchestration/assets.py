@@ -62,7 +62,6 @@ class ClvWarehouse(dg.ConfigurableResource):
     project_dir: str
     target_path: str
     artifacts_dir: str
-    backtest_path: str
     dbt_vars: str = ""
 
     def run_options(self, accept: list[str]) -> RunOptions:
@@ -148,7 +147,6 @@ def clv_dashboard(context: dg.AssetExecutionContext, clv: ClvWarehouse) -> dg.Ma
         clv.database_path,
         Path(clv.artifacts_dir, "dashboard", "index.html"),
         Path(clv.target_path, "manifest.json"),
-        clv.backtest_path,
     )
     for card, why in result.missing.items():
         context.log.warning(f"dashboard card {card}: {why}")

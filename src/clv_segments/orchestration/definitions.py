@@ -14,9 +14,9 @@ fails with "another clv-segments run holds ...").
 
 Locations come from the environment, as for the rest of the project: CLV_DUCKDB_PATH (the
 published warehouse file), CLV_ARTIFACTS_DIR (default artifacts/: dashboard, exports, Data
-Docs), CLV_BACKTEST_RESULTS (default data/backtest/backtest_results.json), CLV_DBT_VARS (a YAML
-mapping passed to dbt --vars, e.g. "{raw_data_path: data/raw}"), CLV_DBT_TARGET_PATH (default
-<project>/target) and CLV_DBT_PROJECT_DIR (default: the folder holding this package's src/).
+Docs), CLV_DBT_VARS (a YAML mapping passed to dbt --vars, e.g. "{raw_data_path: data/raw}"),
+CLV_DBT_TARGET_PATH (default <project>/target) and CLV_DBT_PROJECT_DIR (default: the folder
+holding this package's src/).
 Loading the definitions runs nothing: no dbt parse, no warehouse access.
 """
 
@@ -56,7 +56,6 @@ def build_definitions(
     target_path: str | Path | None = None,
     database_path: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
-    backtest_path: str | Path | None = None,
     dbt_vars: str | None = None,
 ) -> dg.Definitions:
     """All definitions for one dbt project; arguments override the environment (tests)."""
@@ -77,9 +76,6 @@ def build_definitions(
         project_dir=str(project),
         target_path=_path(target_path, "CLV_DBT_TARGET_PATH", "target", project),
         artifacts_dir=_path(artifacts_dir, "CLV_ARTIFACTS_DIR", "artifacts", project),
-        backtest_path=_path(
-            backtest_path, "CLV_BACKTEST_RESULTS", "data/backtest/backtest_results.json", project
-        ),
         dbt_vars=dbt_vars if dbt_vars is not None else os.environ.get("CLV_DBT_VARS", ""),
     )
     return dg.Definitions(
