@@ -110,7 +110,7 @@ def _diagnostics(result: DbtResult) -> dict[str, tuple]:
         row[0]: row[1:]
         for row in result.query(
             "select model_name, status, failed_readiness_checks, status_detail "
-            "from marts.clv_model_diagnostics"
+            "from marts.clv_model_diagnostics where fit_scope = 'current'"
         )
     }
 
@@ -121,7 +121,7 @@ def test_empty_orders_table_builds_and_says_why_there_are_no_predictions(tmp_pat
     assert result.query(
         "select prediction_status, count(*) from marts.customer_predictions group by 1"
     ) == [("no_valid_order", 5)]
-    status, failed, _ = _diagnostics(result)["bg_nbd"]
+    status, failed, _ = _diagnostics(result)["bgnbd"]
     assert status == "not_ready"
     assert (
         failed == "customers_with_3_orders, customers_with_valid_order, history_days, recent_order"
@@ -140,7 +140,7 @@ def test_single_customer_builds_with_history_and_the_gate_closed(tmp_path):
     )
     assert [(float(row[0][0]), *row[0][1:])] == [(100.0, 2, None, "model_not_ready")]
     assert (
-        _diagnostics(result)["bg_nbd"][1] == "customers_with_3_orders, customers_with_valid_order"
+        _diagnostics(result)["bgnbd"][1] == "customers_with_3_orders, customers_with_valid_order"
     )
 
 
@@ -157,7 +157,7 @@ def _one_time_buyers(tmp_path: Path) -> Path:
 def test_only_one_time_buyers_close_the_gate(tmp_path):
     raw = _one_time_buyers(tmp_path)
     result = run_dbt(["build"], tmp_path, {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE})
-    assert _diagnostics(result)["bg_nbd"][:2] == ("not_ready", "customers_with_3_orders")
+    assert _diagnostics(result)["bgnbd"][:2] == ("not_ready", "customers_with_3_orders")
     assert result.query("select distinct prediction_status from marts.customer_predictions") == [
         ("model_not_ready",)
     ]
@@ -168,7 +168,7 @@ def test_only_one_time_buyers_with_the_gate_opened_report_the_failed_fit(tmp_pat
     result = run_dbt(["build"], tmp_path, {
         "raw_data_path": str(raw), "as_of_date": AS_OF_DATE, "clv_min_customers_with_3_orders": 0,
     })  # fmt: skip
-    status, failed, detail = _diagnostics(result)["bg_nbd"]
+    status, failed, detail = _diagnostics(result)["bgnbd"]
     assert (status, failed) == ("failed", None)
     assert "BG/NBD fit failed" in detail and "penalizer" in detail
     assert result.query(
