@@ -15,6 +15,19 @@ export CLV_DUCKDB_PATH ?= data/clv_segments$(if $(filter cdnow,$(strip $(DATA)))
 export DBT_PROFILES_DIR := $(CURDIR)
 
 comma := ,
+# make backtest: each CDNOW file in its own warehouse under $(BACKTEST), as of the end of the data,
+# with the literature's 273-day holdout (calibration end 1997-09-30)
+BACKTEST    := data/backtest
+BACKTEST_VARS := as_of_date: '1998-06-30', clv_backtest_days: 273, reporting_currency: USD
+# $(call backtest_build,VARIANT,MORE VARS): load the CDNOW file, then the main job without
+# activation into a fresh warehouse (a backtest keeps no history between runs)
+define backtest_build
+	rm -rf $(BACKTEST)/raw_$(1) $(BACKTEST)/cdnow_$(1).duckdb $(BACKTEST)/cdnow_$(1).duckdb.wal
+	$(BIN)/clv-segments load-cdnow --variant $(1) --out $(BACKTEST)/raw_$(1)
+	$(BIN)/clv-segments run --no-activation --database $(BACKTEST)/cdnow_$(1).duckdb \
+		--target-path $(BACKTEST)/target_$(1) --artifacts $(BACKTEST)/artifacts_$(1) \
+		--vars "{raw_data_path: $(BACKTEST)/raw_$(1), $(BACKTEST_VARS), $(2)}"
+endef
 DATA := $(strip $(DATA))
 AS_OF_DATE := $(strip $(AS_OF_DATE))
 ifeq ($(DATA),cdnow)
@@ -74,10 +87,11 @@ lint: install    ## ruff
 bench: install   ## benchmark dbt build at 100k and 1M customers (not a test; prints per-model times)
 	$(BIN)/python benchmarks/bench_dbt_build.py --customers 100000 1000000
 
-backtest: install ## CDNOW backtest (1997-09-30 / 1998-06-30): master in days, FHL 2005 sample in weeks
-	$(BIN)/clv-segments backtest --data cdnow --out data/backtest
-	$(BIN)/clv-segments backtest --data cdnow-sample --time-unit week --include-zero-value-orders \
-		--out data/backtest
+backtest: install ## CLV model card on CDNOW (holdout 1997-09-30 to 1998-06-30): master in days, FHL 2005 sample in weeks
+	$(call backtest_build,master,clv_time_unit: day)
+	$(BIN)/clv-segments backtest --database $(BACKTEST)/cdnow_master.duckdb
+	$(call backtest_build,sample,clv_time_unit: week$(comma) include_zero_value_orders: true)
+	$(BIN)/clv-segments backtest --database $(BACKTEST)/cdnow_sample.duckdb --reference fhl2005
 
 clean:           ## remove generated data, dbt artifacts and the warehouse file
 	rm -rf data target logs

@@ -164,93 +164,37 @@ def _run_where(args: argparse.Namespace) -> int:
 def _add_backtest(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "backtest",
-        help="predict at a calibration end with the dbt pipeline and score the holdout",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="print the backtest every build makes: candidates and baselines, the fits",
         description=(
-            "Build the dbt project with as_of_date = the calibration end (its own DuckDB file "
-            "under --out), build the orders again up to the holdout end, and score the "
-            "predictions against the holdout: predicted vs actual repeat orders and revenue, "
-            "per-customer MAE and RMSE, Spearman correlation, top-10 % revenue share, beside a "
-            "naive baseline and a ranking by historic spend. On the CDNOW sample in weeks the "
-            "published parameters of Fader, Hardie and Lee (2005) are shown beside ours. "
-            "Results: <out>/backtest_results.json and <out>/backtest_metrics.csv."
+            "Print the backtest of a built warehouse from its marts: marts.clv_backtest_metrics "
+            "as a table (each candidate model and naive baseline scored on the holdout, the "
+            "clv_backtest_days before the as-of date; the chosen model marked) and the "
+            "parameters of the current fit and of the backtest's calibration fit from "
+            "marts.clv_model_diagnostics. With --reference fhl2005, the published figures of "
+            "Fader, Hardie and Lee (2005) beside the calibration fit (they match on the CDNOW "
+            "sample in weeks built as of 1998-06-30 with clv_backtest_days 273, as make "
+            "backtest does). Builds nothing: build with clv-segments run first."
         ),
     )
     parser.add_argument(
-        "--data",
-        default="cdnow",
-        help="cdnow (23,570 customers; the default), cdnow-sample (2,357) or a raw-files folder",
+        "--database", default=None, help="DuckDB file (default: $CLV_DUCKDB_PATH or data/)"
     )
     parser.add_argument(
-        "--calibration-end",
-        type=_iso_date,
+        "--reference",
+        choices=("fhl2005",),
         default=None,
-        help="as_of_date of the predictions (default: dataset.json; CDNOW 1997-09-30)",
-    )
-    parser.add_argument(
-        "--holdout-end",
-        type=_iso_date,
-        default=None,
-        help="last day of the holdout (default: dataset.json; CDNOW 1998-06-30)",
-    )
-    parser.add_argument(
-        "--time-unit", choices=("day", "week"), default="day", help="var clv_time_unit (day)"
-    )
-    parser.add_argument(
-        "--cohort",
-        nargs=2,
-        type=_iso_date,
-        metavar=("START", "END"),
-        default=None,
-        help="score customers whose first valid order falls in START..END "
-        "(default: dataset.json's first_purchase_cohort, else all)",
-    )
-    parser.add_argument(
-        "--reporting-currency",
-        default=None,
-        help="var reporting_currency (default: dataset.json's currency, else the project's)",
-    )
-    parser.add_argument(
-        "--include-zero-value-orders",
-        action="store_true",
-        help="count $0 orders as purchases (var include_zero_value_orders), as FHL 2005 do",
-    )
-    parser.add_argument("--run-name", default=None, help="default: <dataset>_<time unit>")
-    parser.add_argument("--out", default="data/backtest", help="output folder (data/backtest)")
-    parser.add_argument(
-        "--project-dir", default=None, help="dbt project (default: the current folder)"
+        help="published figures to print beside the backtest's calibration fit",
     )
     parser.set_defaults(run=_run_backtest)
 
 
 def _run_backtest(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from clv_segments.backtest import format_model_card, read_model_card
+    from clv_segments.warehouse import default_database
 
-    from clv_segments.backtest_runner import (
-        BacktestConfig,
-        BacktestError,
-        format_report,
-        run_backtest,
-    )
-
-    config = BacktestConfig(
-        data=args.data,
-        out_dir=Path(args.out),
-        calibration_end=args.calibration_end,
-        holdout_end=args.holdout_end,
-        time_unit=args.time_unit,
-        cohort=tuple(args.cohort) if args.cohort else None,
-        reporting_currency=args.reporting_currency,
-        include_zero_value_orders=args.include_zero_value_orders,
-        run_name=args.run_name,
-        project_dir=Path(args.project_dir) if args.project_dir else None,
-    )
-    try:
-        run = run_backtest(config, progress=_progress)
-    except BacktestError as exc:
-        print(f"clv-segments backtest: error: {exc}", file=sys.stderr)
-        return 1
-    print(format_report(run))
-    print(f"results: {run.results_path}, {run.metrics_path}, {run.customers_path}")
+    card = read_model_card(args.database or default_database())
+    print(format_model_card(card, reference=args.reference))
     return 0
 
 

@@ -1,112 +1,169 @@
-"""Backtest metrics on a hand-made frame, every expected value worked out by hand."""
+"""`clv-segments backtest`: the model card printed from the marts of a hand-made warehouse.
+
+The warehouse holds only the two marts the command reads, with rows written by hand: two
+candidates measured (the chosen one with the lower deviance), one not, and the baselines. The
+builds that fill these marts for real are in test_model_card.py.
+"""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
-import pandas as pd
+import duckdb
 import pytest
 
+from clv_segments import cli
 from clv_segments.backtest import (
     FHL_2005_REFERENCE,
-    backtest_to_frame,
-    score_backtest,
-    top_share_of_revenue,
+    format_model_card,
+    read_model_card,
+    reference_comparison,
 )
+
+METRICS_COLUMNS = (
+    "model varchar, model_kind varchar, metric varchar, value double, is_chosen boolean, "
+    "backtest_status varchar, status_detail varchar, calibration_date date, as_of_date date, "
+    "holdout_days integer"
+)
+# (model, kind, metric, value, is_chosen, backtest_status, status_detail)
+METRICS = [
+    ("bgnbd", "model", "customers", 2357, True, "measured", None),
+    ("bgnbd", "model", "actual_purchases", 1882, True, "measured", None),
+    ("bgnbd", "model", "actual_revenue", 70976.39, True, "measured", None),
+    ("bgnbd", "model", "predicted_purchases", 1653.41, True, "measured", None),
+    ("bgnbd", "model", "poisson_deviance", 1.5992, True, "measured", None),
+    ("bgnbd", "model", "mae", 0.785, True, "measured", None),
+    ("pareto_nbd", "model", "predicted_purchases", 1700.0, False, "measured", None),
+    ("pareto_nbd", "model", "poisson_deviance", 1.6101, False, "measured", None),
+    ("pareto_nbd", "model", "mae", 0.791, False, "measured", None),
+    ("mbgnbd", "model", "poisson_deviance", None, False, "fit_failed", "every penalizer failed"),
+    ("zero", "baseline", "predicted_purchases", 0.0, False, "measured", None),
+    ("zero", "baseline", "mae", 0.798, False, "measured", None),
+    ("hindsight", "ceiling", "spearman_revenue", 1.0, False, "measured", None),
+]
+DIAGNOSTICS_COLUMNS = (
+    "fit_scope varchar, model_name varchar, model_role varchar, fitted_as_of date, "
+    "status varchar, status_detail varchar, param_r double, param_alpha double, param_a double, "
+    "param_b double, param_s double, param_beta double, param_p double, param_q double, "
+    "param_v double, log_likelihood double, n_customers bigint, is_chosen boolean, "
+    "choice_reason varchar, failed_readiness_checks varchar, time_unit varchar"
+)
+FORECASTERS = ["bgnbd", "pareto_nbd", "mbgnbd", "zero", "hindsight"]  # in print order
+REASON = "chosen by the backtest: lowest holdout Poisson deviance (1.5992) of 2 candidates"
+# (fit_scope, model, role, as of, r, alpha, a, b, p, q, v, log-likelihood, customers, chosen)
+DIAGNOSTICS = [
+    ("backtest", "bgnbd", "purchases", "1997-09-30", 0.2426, 4.4136, 0.7929, 2.4259, None, None,
+     None, -9582.429, 2357, True, None),
+    ("backtest", "gamma_gamma", "spend", "1997-09-30", None, None, None, None, 6.2496, 3.7442,
+     15.4435, -4055.9, 946, False, None),
+    ("current", "bgnbd", "purchases", "1998-06-30", 0.2536, 5.4473, 0.6074, 2.6472, None, None,
+     None, -17138.2, 2357, True, REASON),
+    ("current", "gamma_gamma", "spend", "1998-06-30", None, None, None, None, 4.6835, 4.1898,
+     24.3906, -4884.6, 1139, False, None),
+]  # fmt: skip
+
+
+def _warehouse(path: Path, diagnostics: list[tuple] = DIAGNOSTICS) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(f"create table marts.clv_backtest_metrics ({METRICS_COLUMNS})")
+        for row in METRICS:
+            con.execute(
+                "insert into marts.clv_backtest_metrics values "
+                "(?, ?, ?, ?, ?, ?, ?, '1997-09-30', '1998-06-30', 273)",
+                list(row),
+            )
+        con.execute(f"create table marts.clv_model_diagnostics ({DIAGNOSTICS_COLUMNS})")
+        for scope, model, role, as_of, r, alpha, a, b, p, q, v, ll, n, chosen, why in diagnostics:
+            con.execute(
+                "insert into marts.clv_model_diagnostics values "
+                "(?, ?, ?, ?, 'fitted', null, ?, ?, ?, ?, null, null, ?, ?, ?, ?, ?, ?, ?, "
+                "null, 'week')",
+                [scope, model, role, as_of, r, alpha, a, b, p, q, v, ll, n, chosen, why],
+            )
+    return path
 
 
 @pytest.fixture
-def holdout() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d"],
-            "predicted_orders": [2.0, 1.0, 0.5, 0.5],
-            "actual_orders": [1, 2, 0, 1],
-            "predicted_value": [100.0, 40.0, 10.0, 20.0],
-            "actual_value": [60.0, 80.0, 0.0, 60.0],
-            "historic_orders": [4, 2, 0, 1],
-            "historic_value": [200.0, 50.0, 0.0, 30.0],
-            "calibration_days": [100, 100, 50, 200],
-            "holdout_days": [50, 50, 50, 50],
-        }
+def warehouse(tmp_path: Path) -> Path:
+    return _warehouse(tmp_path / "warehouse.duckdb")
+
+
+def test_card_reads_the_marts(warehouse: Path) -> None:
+    card = read_model_card(warehouse)
+    assert (card.calibration_date.isoformat(), card.as_of_date.isoformat()) == (
+        "1997-09-30",
+        "1998-06-30",
     )
+    assert (card.holdout_days, card.time_unit) == (273, "week")
+    assert card.chosen_model == "bgnbd" and card.choice_reason == REASON
+    assert card.value("pareto_nbd", "poisson_deviance") == 1.6101
+    assert card.value("mbgnbd", "poisson_deviance") is None
+    assert card.fit("backtest", "gamma_gamma")["param_v"] == 15.4435
 
 
-def test_model_metrics_by_hand(holdout: pd.DataFrame) -> None:
-    result = score_backtest(holdout)
-    model = result["model"]
-    assert result["n_customers"] == 4
-    assert model["predicted_orders_total"] == 4.0 and model["actual_orders_total"] == 4.0
-    assert model["orders_ratio"] == 1.0
-    assert model["predicted_revenue_total"] == 170.0 and model["actual_revenue_total"] == 200.0
-    assert model["revenue_ratio"] == pytest.approx(0.85)
-    # order errors 1, -1, 0.5, -0.5; value errors 40, -40, 10, -40
-    assert model["mae_orders"] == pytest.approx(0.75)
-    assert model["rmse_orders"] == pytest.approx(math.sqrt(2.5 / 4))
-    assert model["mae_value"] == pytest.approx(32.5)
-    assert model["rmse_value"] == pytest.approx(35.0)
-    # ranks: predicted orders (4, 3, 1.5, 1.5) vs actual (2.5, 4, 1, 2.5): rho = 2.25 / 4.5
-    assert model["spearman_orders"] == pytest.approx(0.5)
-    # predicted value ranks (4, 3, 1, 2) vs actual (2.5, 4, 1, 2.5): rho = 3 / sqrt(5 * 4.5)
-    assert model["spearman_value"] == pytest.approx(3 / math.sqrt(22.5))
-    # top 10 % of 4 customers = 1 customer: a, who spent 60 of 200 in the holdout
-    assert model["top_decile_revenue_share"] == pytest.approx(0.3)
+def test_metrics_table_marks_the_chosen_model_and_orders_by_deviance(warehouse: Path) -> None:
+    printed = format_model_card(read_model_card(warehouse))
+    rows = [line for line in printed.splitlines() if line[2:].split(" ")[0] in FORECASTERS]
+    assert [line[2:].split()[0] for line in rows] == FORECASTERS
+    assert rows[0].startswith("* bgnbd ") and "1,653.4" in rows[0] and "1.5992" in rows[0]
+    assert rows[1].startswith("  pareto_nbd ") and "1.6101" in rows[1]
+    # a candidate that was not measured says why instead of figures
+    assert rows[2].startswith("  mbgnbd ") and "fit_failed: every penalizer failed" in rows[2]
+    # a baseline shows what it forecasts, a dash for the rest
+    assert rows[3].split()[:5] == ["zero", "baseline", "0.0", "-", "-"]
+    assert "2,357 customers" in printed and "1,882 purchases" in printed
+    assert "70,976.39" in printed
+    assert f"Chosen purchase model: bgnbd ({REASON})" in printed
+    assert "Published" not in printed
 
 
-def test_naive_and_historic_spend_baselines_by_hand(holdout: pd.DataFrame) -> None:
-    result = score_backtest(holdout)
-    naive = result["naive"]
-    # carried forward at holdout / calibration = 0.5, 0.5, 1, 0.25:
-    # orders 2, 1, 0, 0.25 and values 100, 25, 0, 7.5
-    assert naive["predicted_orders_total"] == pytest.approx(3.25)
-    assert naive["orders_ratio"] == pytest.approx(3.25 / 4)
-    assert naive["predicted_revenue_total"] == pytest.approx(132.5)
-    assert naive["revenue_ratio"] == pytest.approx(132.5 / 200)
-    # order errors 1, -1, 0, -0.75; value errors 40, -55, 0, -52.5
-    assert naive["mae_orders"] == pytest.approx(2.75 / 4)
-    assert naive["rmse_orders"] == pytest.approx(math.sqrt(2.5625 / 4))
-    assert naive["mae_value"] == pytest.approx(147.5 / 4)
-    assert naive["rmse_value"] == pytest.approx(math.sqrt(7381.25 / 4))
-    assert naive["spearman_orders"] == pytest.approx(3 / math.sqrt(22.5))
-    assert naive["spearman_value"] == pytest.approx(3 / math.sqrt(22.5))
-    assert naive["top_decile_revenue_share"] == pytest.approx(0.3)
-    spend = result["historic_spend"]
-    assert spend["spearman_value"] == pytest.approx(3 / math.sqrt(22.5))
-    assert spend["top_decile_revenue_share"] == pytest.approx(0.3)
+def test_parameters_of_both_fits_are_printed(warehouse: Path) -> None:
+    printed = format_model_card(read_model_card(warehouse))
+    fits = printed[printed.index("Fits (marts.clv_model_diagnostics)") :].splitlines()[2:]
+    assert [line.split()[:3] for line in fits] == [
+        ["backtest", "bgnbd", "1997-09-30"],
+        ["backtest", "gamma_gamma", "1997-09-30"],
+        ["*", "current", "bgnbd"],
+        ["current", "gamma_gamma", "1998-06-30"],
+    ]
+    assert "r 0.2426  alpha 4.4136  a 0.7929  b 2.4259" in fits[0]
+    assert "p 6.2496  q 3.7442  v 15.4435" in fits[1]
+    assert "-9,582.4" in fits[0] and "2,357" in fits[0]
 
 
-def test_historic_spend_column_ranks_the_spend_baseline(holdout: pd.DataFrame) -> None:
-    # rank by all calibration spend 10, 300, 5, 20 -> ranks (2, 4, 1, 3) vs actual
-    # (2.5, 4, 1, 2.5): rho = 4.5 / sqrt(5 * 4.5); top 1 customer is b, 80 of 200
-    result = score_backtest(holdout.assign(historic_spend=[10.0, 300.0, 5.0, 20.0]))
-    spend = result["historic_spend"]
-    assert spend["spearman_value"] == pytest.approx(4.5 / math.sqrt(22.5))
-    assert spend["top_decile_revenue_share"] == pytest.approx(0.4)
-    # the naive forecast still carries historic_value forward
-    assert result["naive"]["predicted_revenue_total"] == pytest.approx(132.5)
+def test_reference_compares_at_the_published_precision(tmp_path: Path) -> None:
+    card = read_model_card(_warehouse(tmp_path / "matches.duckdb"))
+    comparison = {(row["model"], row["figure"]): row for row in reference_comparison(card)}
+    assert len(comparison) == 10
+    assert all(row["matches"] for row in comparison.values())
+    assert comparison[("bgnbd", "log_likelihood")]["ours"] == -9582.429
+    printed = format_model_card(card, reference="fhl2005")
+    assert "Fader, Hardie and Lee (2005)" in printed
+    assert "note:" not in printed  # the build's split and unit are the published ones
+
+    # r 0.2424 rounds to 0.242, not the published 0.243
+    off = [(*DIAGNOSTICS[0][:4], 0.2424, *DIAGNOSTICS[0][5:]), *DIAGNOSTICS[1:]]
+    card = read_model_card(_warehouse(tmp_path / "off.duckdb", off))
+    failed = [row for row in reference_comparison(card) if not row["matches"]]
+    assert [(row["model"], row["figure"]) for row in failed] == [("bgnbd", "r")]
+    printed = format_model_card(card, reference="fhl2005").splitlines()
+    assert [line.split()[:2] for line in printed if line.endswith("  NO")] == [["bgnbd", "r"]]
 
 
-def test_ties_at_the_cutoff_count_pro_rata() -> None:
-    # 10 customers, top 10 % = 1 place, two tied at the top holding 30 + 10 of 100.
-    score = [5, 5, 1, 1, 1, 1, 1, 1, 1, 1]
-    actual = [30, 10, 10, 10, 10, 10, 5, 5, 5, 5]
-    assert top_share_of_revenue(score, actual) == pytest.approx(0.5 * 40 / 100)
-    assert math.isnan(top_share_of_revenue(score, [0] * 10))
+def test_cli_prints_the_card_and_names_a_missing_mart(
+    warehouse: Path, tmp_path: Path, capsys
+) -> None:
+    assert cli.main(["backtest", "--database", str(warehouse), "--reference", "fhl2005"]) == 0
+    printed = capsys.readouterr().out
+    assert "* bgnbd" in printed and "Published: Fader, Hardie and Lee (2005)" in printed
 
-
-def test_customer_observed_zero_days_has_zero_naive_forecast(holdout) -> None:
-    result = score_backtest(holdout.assign(calibration_days=[100, 100, 0, 200]))
-    assert result["naive"]["predicted_orders_total"] == pytest.approx(3.25)
-
-
-def test_long_table_and_bad_input(holdout) -> None:
-    table = backtest_to_frame(score_backtest(holdout))
-    assert set(table["method"]) == {"model", "naive", "historic_spend"}
-    assert len(table) == 13 + 13 + 2
-    with pytest.raises(ValueError, match="holdout_days"):
-        score_backtest(holdout.drop(columns="holdout_days"))
-    with pytest.raises(ValueError, match="actual_value"):
-        score_backtest(holdout.assign(actual_value=[1.0, None, 2.0, 3.0]))
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert cli.main(["backtest", "--database", str(empty)]) == 2
+    assert "marts.clv_backtest_metrics not built in" in capsys.readouterr().err
+    assert cli.main(["backtest", "--database", str(tmp_path / "missing.duckdb")]) == 2
+    assert "missing.duckdb not found" in capsys.readouterr().err
 
 
 def test_fhl_reference_constants() -> None:

@@ -1,26 +1,18 @@
-"""The CLV step through the whole dbt pipeline: readiness gate, parameter recovery, FHL 2005.
+"""The CLV step through the whole dbt pipeline: readiness gate, parameter recovery.
 
-Every test builds the project into its own DuckDB file (dbt_harness.run_dbt, or the backtest
-command, which does the same). Expected values are written by hand from the rules, the
-fixture or the literature, or counted from the raw file without the pipeline.
+Every test builds the project into its own DuckDB file (dbt_harness.run_dbt). Expected values are
+written by hand from the rules or the fixture, or taken from the generator's truth. The published
+CDNOW figures (FHL 2005) and the in-build backtest are tested in test_model_card.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
-import math
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from clv_segments import cli
-from clv_segments.cdnow import cdnow_path
 from clv_segments.generator import generate
 
 from dbt_harness import FIXTURES_DIR, DbtResult, run_dbt
@@ -237,131 +229,3 @@ def test_recovery_build_scores_every_buyer(recovery_build) -> None:
         "select n_customers, is_ready from marts.clv_model_diagnostics where model_name = 'bg_nbd'"
     )[0]
     assert n_customers == truth["process"]["buyers"] and is_ready
-
-
-# --- FHL 2005 through the pipeline, and the backtest end to end ----------------------------------
-
-# Fader, Hardie and Lee (2005), CDNOW sample (2,357 customers), weeks, calibration to 1997-09-30.
-FHL_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-FHL_LOG_LIKELIHOOD = -9582.4
-FHL_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}  # published to 2 decimals
-CALIBRATION_END, HOLDOUT_END = date(1997, 9, 30), date(1998, 6, 30)
-
-
-def _raw_sample_holdout() -> tuple[int, float, dict[str, list[tuple[date, float]]]]:
-    """(purchase days, revenue) after the calibration end, and every line per customer, read from
-    CDNOW_sample.txt directly (not through the pipeline)."""
-    lines: dict[str, list[tuple[date, float]]] = defaultdict(list)
-    for raw in cdnow_path("sample").read_text(encoding="ascii").splitlines():
-        fields = raw.split()
-        if fields:
-            day = date(int(fields[2][:4]), int(fields[2][4:6]), int(fields[2][6:]))
-            lines[fields[0]].append((day, float(fields[4])))
-    holdout_days = {(c, d) for c, rows in lines.items() for d, _ in rows if d > CALIBRATION_END}
-    revenue = sum(v for rows in lines.values() for d, v in rows if d > CALIBRATION_END)
-    return len(holdout_days), revenue, lines
-
-
-@pytest.fixture(scope="module")
-def fhl_backtest(tmp_path_factory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("backtest")
-    argv = [
-        "backtest",
-        "--data",
-        "cdnow-sample",
-        "--time-unit",
-        "week",
-        "--include-zero-value-orders",
-        "--out",
-        str(out),
-    ]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = cli.main(argv)
-    assert code == 0
-    return out, printed.getvalue()
-
-
-def test_fhl_2005_reproduced_to_3_decimals(fhl_backtest) -> None:
-    out, _ = fhl_backtest
-    run = json.loads((out / "backtest_results.json").read_text(encoding="utf-8"))["runs"][
-        "cdnow_sample_week"
-    ]
-    bg_nbd, gamma_gamma = run["parameters"]["bg_nbd"], run["parameters"]["gamma_gamma"]
-    for name, published in FHL_BGNBD.items():
-        assert abs(bg_nbd[name] - published) < 0.0005, (name, bg_nbd[name])
-    assert abs(bg_nbd["log_likelihood"] - FHL_LOG_LIKELIHOOD) < 0.05
-    assert bg_nbd["n_customers"] == 2357
-    for name, published in FHL_GAMMA_GAMMA.items():
-        assert abs(gamma_gamma[name] - published) < 0.005, (name, gamma_gamma[name])
-    assert gamma_gamma["n_customers"] == 946
-    assert all(row["matches"] for row in run["comparison"] if row["published"] is not None)
-    assert run["dbt_vars"]["clv_time_unit"] == "week"
-    assert run["dbt_vars"]["clv_prediction_days"] == 273
-
-
-def test_backtest_actuals_come_from_the_holdout(fhl_backtest) -> None:
-    out, _ = fhl_backtest
-    n_days, revenue, lines = _raw_sample_holdout()
-    run = json.loads((out / "backtest_results.json").read_text(encoding="utf-8"))["runs"][
-        "cdnow_sample_week"
-    ]
-    model = run["metrics"]["model"]
-    assert run["metrics"]["n_customers"] == run["customers"]["in_cohort"] == 2357
-    assert model["actual_orders_total"] == n_days
-    assert model["actual_revenue_total"] == pytest.approx(revenue, abs=0.01)
-    # customer 00004 by hand: 1997-01-01 29.33, 01-18 29.73, 08-02 14.96 | holdout 12-12 26.48
-    assert lines["00004"] == [
-        (date(1997, 1, 1), 29.33),
-        (date(1997, 1, 18), 29.73),
-        (date(1997, 8, 2), 14.96),
-        (date(1997, 12, 12), 26.48),
-    ]
-    with (out / "cdnow_sample_week" / "backtest_customers.csv").open(encoding="utf-8") as handle:
-        rows = {row["customer_id"]: row for row in csv.DictReader(handle)}
-    c4 = rows["00004"]
-    assert (int(c4["historic_orders"]), float(c4["historic_value"])) == (2, 29.73 + 14.96)
-    assert float(c4["historic_spend"]) == pytest.approx(29.33 + 29.73 + 14.96)
-    assert (int(c4["actual_orders"]), float(c4["actual_value"])) == (1, 26.48)
-    assert (int(c4["calibration_days"]), int(c4["holdout_days"])) == (272, 273)
-
-
-def test_backtest_metrics_are_sane_and_written(fhl_backtest) -> None:
-    out, printed = fhl_backtest
-    run = json.loads((out / "backtest_results.json").read_text(encoding="utf-8"))["runs"][
-        "cdnow_sample_week"
-    ]
-    model, naive = run["metrics"]["model"], run["metrics"]["naive"]
-    # measured: the model under-forecasts the holdout by about 12 % (1,653 vs 1,882 purchase
-    # days), the naive rate over-forecasts by about 55 %; per customer the model wins on MAE
-    # and RMSE, orders and revenue
-    assert 0.8 < model["orders_ratio"] < 1.0 < 1.3 < naive["orders_ratio"]
-    for metric in ("mae_orders", "rmse_orders", "mae_value", "rmse_value"):
-        assert model[metric] < naive[metric], metric
-    assert 0.3 < model["spearman_orders"] < 1
-    # the top 10 % by predicted value hold far more than 10 % of the holdout revenue
-    assert model["top_decile_revenue_share"] > 0.4
-    assert not math.isnan(run["metrics"]["historic_spend"]["top_decile_revenue_share"])
-    with (out / "backtest_metrics.csv").open(encoding="utf-8") as handle:
-        metrics = list(csv.DictReader(handle))
-    published = {
-        row["metric"]: float(row["published"])
-        for row in metrics
-        if row["section"] == "parameters" and row["method"] == "bg_nbd" and row["published"]
-    }
-    assert {k: published[k] for k in FHL_BGNBD} == FHL_BGNBD
-    assert {"model", "naive", "historic_spend"} <= {row["method"] for row in metrics}
-    assert "published" in printed and "0.243" in printed and "4.414" in printed
-
-
-def test_backtest_bad_options_name_the_problem(tmp_path: Path, capsys) -> None:
-    assert cli.main(["backtest", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
-    assert "neither cdnow nor cdnow-sample nor a folder" in capsys.readouterr().err
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    assert cli.main(["backtest", "--data", str(raw), "--out", str(tmp_path)]) == 2
-    assert "--calibration-end is required" in capsys.readouterr().err
-    argv = ["backtest", "--data", str(raw), "--out", str(tmp_path)]
-    argv += ["--calibration-end", "1997-09-30", "--holdout-end", "1997-09-30"]
-    assert cli.main(argv) == 2
-    assert "must be after --calibration-end" in capsys.readouterr().err
