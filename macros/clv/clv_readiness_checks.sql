@@ -2,9 +2,10 @@
     The CLV model's readiness checks (Klaviyo's prerequisites, seed 002) as of a clock: one row per
     check with the rule, the value observed, the threshold (a var) and whether it passed. Read from
     the valid-order days up to the clock, so the backtest can ask the same questions at its
-    calibration date. Used by int_clv_readiness_checked and int_clv_backtest_readiness_checked.
+    calibration date. Used by int_clv_readiness_checked and int_clv_backtest_readiness_checked;
+    `customer_days` names the valid-order days to read (see clv_summarize_to_rft).
 -#}
-{% macro clv_readiness_checks(clock) -%}
+{% macro clv_readiness_checks(clock, customer_days='int_orders_aggregated_to_customer_days') -%}
 with
 
 history as (
@@ -13,7 +14,7 @@ history as (
         sum(n_valid_orders) as number_of_orders,
         min(ordered_date) as first_order_date,
         max(ordered_date) as last_order_date
-    from {{ ref('int_orders_aggregated_to_customer_days') }}
+    from {{ ref(customer_days) }}
     where n_valid_orders > 0
         and ordered_date <= {{ clock }}
     group by 1

@@ -6,10 +6,12 @@
     sum of those orders' net amounts. Orders after the clock are not read, so a model built at the
     backtest's calibration clock cannot see its holdout.
 
-    Used by int_customers_summarized_to_rft (clock: the as-of date) and
-    int_clv_backtest_customers_summarized (clock: the calibration date).
+    `customer_days` names the model of valid-order days to read: int_orders_aggregated_to_customer_days
+    for the current fit (clock: the as-of date, int_customers_summarized_to_rft), and
+    int_clv_backtest_customer_days for the backtest (clock: the calibration date, the orders as
+    they stood then; int_clv_backtest_customers_summarized).
 -#}
-{% macro clv_summarize_to_rft(clock) -%}
+{% macro clv_summarize_to_rft(clock, customer_days='int_orders_aggregated_to_customer_days') -%}
 with
 
 purchase_days as (
@@ -18,7 +20,7 @@ purchase_days as (
         ordered_date,
         purchase_value,
         {{ days_ago('ordered_date', clock) }} as days_ago
-    from {{ ref('int_orders_aggregated_to_customer_days') }}
+    from {{ ref(customer_days) }}
     where n_valid_orders > 0
         and ordered_date <= {{ clock }}
         and {{ days_ago('ordered_date', clock) }} < {{ var('clv_history_days') }}

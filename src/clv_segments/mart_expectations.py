@@ -309,7 +309,9 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
             gxe.ExpectColumnValuesToBeBetween(column="churn_probability", min_value=0, max_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="probability_alive", min_value=0, max_value=1),
             gxe.ExpectColumnValuesToBeInSet(column="churn_risk", value_set=list(CHURN_RISKS)),
-            gxe.ExpectColumnValuesToBeInSet(column="purchase_model", value_set=list(PURCHASE_MODELS)),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="purchase_model", value_set=list(PURCHASE_MODELS)
+            ),
             gxe.ExpectColumnValuesToNotBeNull(column="prediction_status"),
             gxe.ExpectColumnValuesToBeInSet(
                 column="prediction_status", value_set=list(PREDICTION_STATUSES)
@@ -351,7 +353,8 @@ def _customer_predictions(settings: SuiteSettings) -> MartChecks:
             ),
             _rule(
                 "prediction_interval_is_ordered",
-                "predicted_number_of_orders_low <= predicted_number_of_orders_high, both or neither.",
+                "predicted_number_of_orders_low <= predicted_number_of_orders_high, "
+                "both or neither.",
                 """
                 select customer_id, predicted_number_of_orders_low, predicted_number_of_orders_high
                 from {batch}

@@ -768,7 +768,8 @@ def _count_quantiles(model_name, values, t, cells: _Cells, alive, levels):
             previous = cumulative[group[open_cells]]
             cumulative[open_groups] += counts.next_pmf()
             reached = cumulative[group[open_cells]]
-            for target, result, at, below in zip(targets, found, at_found, below_found, strict=True):
+            levels_found = zip(targets, found, at_found, below_found, strict=True)
+            for target, result, at, below in levels_found:
                 hits = np.isnan(result[open_cells]) & (reached >= target[open_cells])
                 hit = open_cells[hits]
                 result[hit] = n

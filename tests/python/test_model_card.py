@@ -7,8 +7,8 @@
 - CDNOW sample in weeks, same split: the backtest's calibration fit is fitted on exactly Fader,
   Hardie and Lee's (2005) calibration period and reproduces their parameters.
 - A small generated shop: moving and repricing every holdout order leaves the calibration fit
-  identical, while the holdout actuals and the current fit move. Dropping the refunds dated in the
-  holdout should leave it identical too, and does not yet (a known leak, marked xfail).
+  identical, while the holdout actuals and the current fit move; so does dropping the refunds dated
+  in the holdout (the calibration side nets only the refunds dated by the calibration date).
 - A shop whose history is too short at the calibration date: the candidates say so, and `auto`
   falls back on var clv_model_fallback, saying why.
 
@@ -438,12 +438,6 @@ def holdout_refunds_dropped(shop_raw, shop_before, tmp_path_factory) -> tuple:
     return shop_before, _build_shop(raw, workdir), dropped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refund dated after the calibration date still nets its order in the calibration "
-    "data: int_orders_netted nets every refund up to as_of_date, and the backtest's summary "
-    "(clv_summarize_to_rft at calibration_date()) reads those net amounts",
-)
 def test_holdout_refunds_do_not_reach_the_calibration_fit(holdout_refunds_dropped) -> None:
     before, after, dropped = holdout_refunds_dropped
     assert dropped > 0  # the generated shop refunds some calibration orders in the holdout

@@ -139,9 +139,7 @@ def test_single_customer_builds_with_history_and_the_gate_closed(tmp_path):
         "from marts.customer_predictions"
     )
     assert [(float(row[0][0]), *row[0][1:])] == [(100.0, 2, None, "model_not_ready")]
-    assert (
-        _diagnostics(result)["bgnbd"][1] == "customers_with_3_orders, customers_with_valid_order"
-    )
+    assert _diagnostics(result)["bgnbd"][1] == "customers_with_3_orders, customers_with_valid_order"
 
 
 def _one_time_buyers(tmp_path: Path) -> Path:

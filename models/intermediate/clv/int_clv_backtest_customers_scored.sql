@@ -194,7 +194,8 @@ final as (
         forecasts.interval_probability,
         forecasts.predicted_next_order_date,
         observed.holdout_purchases as actual_purchases,
-        cast(observed.holdout_revenue as {{ type_double() }}) as actual_revenue,
+        -- money, summed exactly: every forecaster reports the same actual revenue to the last digit
+        observed.holdout_revenue as actual_revenue,
         observed.first_holdout_order_date,
         observed.churned_in_window
     from forecasts

@@ -12,17 +12,7 @@ calibration_customers as (
     from {{ ref('int_clv_backtest_customers_summarized') }}
 ),
 
-purchase_days as (
-    select
-        customer_id,
-        ordered_date,
-        n_valid_orders,
-        purchase_value
-    from {{ ref('int_orders_aggregated_to_customer_days') }}
-    where n_valid_orders > 0
-        and ordered_date <= {{ as_of_date() }}
-),
-
+-- the orders as they stood at the calibration date (refunds after it not netted)
 before_calibration as (
     select
         customer_id,
@@ -30,9 +20,19 @@ before_calibration as (
         sum(purchase_value) as spend,
         min(ordered_date) as first_order_date,
         max(ordered_date) as last_order_date
-    from purchase_days
-    where ordered_date <= {{ calibration_date() }}
+    from {{ ref('int_clv_backtest_customer_days') }}
     group by 1
+),
+
+-- the holdout as known at the as-of date
+purchase_days as (
+    select
+        customer_id,
+        ordered_date,
+        purchase_value
+    from {{ ref('int_orders_aggregated_to_customer_days') }}
+    where n_valid_orders > 0
+        and ordered_date <= {{ as_of_date() }}
 ),
 
 in_holdout as (

@@ -1,5 +1,7 @@
 -- One row per clean order, net of its refunds, in the reporting currency, with whether it counts as
--- an order (DESIGN.md "Orders that count") and, when it does not, why.
+-- an order (DESIGN.md "Orders that count") and, when it does not, why. The same two figures as they
+-- stood at the CLV backtest's calibration date (only the refunds dated by then): a refund in the
+-- holdout must not reach the calibration fit.
 with
 
 orders as (
@@ -21,6 +23,8 @@ refunds as (
     select
         order_id,
         sum(amount) as refunded_amount_original,
+        sum(case when cast(refunded_at as date) <= {{ calibration_date() }} then amount else 0 end)
+            as refunded_by_calibration_original,
         count(*) as n_refunds
     from {{ ref('stg_shop__refunds') }}
     group by 1
@@ -42,7 +46,9 @@ netted as (
             as refunded_amount,
         coalesce(refunds.n_refunds, 0) as n_refunds,
         {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
-            as net_amount
+            as net_amount,
+        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_by_calibration_original, 0)', 'orders.rate_to_reporting')) }}
+            as net_amount_at_calibration
     from orders
     left join refunds
         on orders.order_id = refunds.order_id
@@ -51,21 +57,8 @@ netted as (
 final as (
     select
         netted.*,
-        case
-            when status = 'cancelled' then 'cancelled'
-            {% if var('include_zero_value_orders') -%}
-            when gross_amount = 0 then null  -- counts (var include_zero_value_orders)
-            {% else -%}
-            when gross_amount = 0 then 'zero_value'
-            {% endif -%}
-            when net_amount <= 0 then 'fully_refunded'
-            {% if not var('include_pos_orders') -%}
-            when channel = 'pos' then 'pos_excluded'
-            {% endif -%}
-            {% if not var('include_subscription_orders') -%}
-            when is_subscription then 'subscription_excluded'
-            {% endif -%}
-        end as exclusion_reason
+        {{ order_exclusion_reason('net_amount') }} as exclusion_reason,
+        {{ order_exclusion_reason('net_amount_at_calibration') }} is null as is_valid_order_at_calibration
     from netted
 )
 
