@@ -145,8 +145,7 @@ def test_readiness_gate_opens_on_the_thresholds(readiness_builds) -> None:
     # the gate let the fit run: 12 customers are too few for BG/NBD, which fails, not "not ready"
     statuses = dict(
         result.query(
-            "select model_role, status from marts.clv_model_diagnostics "
-            "where fit_scope = 'current'"
+            "select model_role, status from marts.clv_model_diagnostics where fit_scope = 'current'"
         )
     )
     assert statuses["purchases"] in ("fitted", "failed")
