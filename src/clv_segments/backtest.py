@@ -123,6 +123,7 @@ KEY_METRICS: tuple[tuple[str, str, int], ...] = (
     ("spearman_revenue", "spearman", 3),
     ("churn_brier", "brier", 3),
     ("interval_coverage", "coverage", 3),
+    ("interval_expected_coverage", "expected", 3),
     ("next_order_within_14_days", "next ±14d", 3),
 )
 """The columns of the printed metrics table, one per forecaster row."""

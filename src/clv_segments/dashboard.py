@@ -953,6 +953,13 @@ BACKTEST_COLUMNS: tuple[tuple[str, str, Callable[[Any], str], str], ...] = (
         "share of customers whose purchases fell in the predicted interval",
     ),
     (
+        "interval_expected_coverage",
+        "Expected coverage",
+        fmt_share,
+        "the model's own probability of its interval (counts are whole numbers, so a central "
+        "80 % interval holds 80 % or more): a calibrated model's coverage matches it",
+    ),
+    (
         "next_order_within_14_days",
         "Next order within 14 days",
         fmt_share,

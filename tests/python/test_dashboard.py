@@ -198,6 +198,7 @@ BACKTEST_METRICS = (
     "spearman_revenue",
     "churn_brier",
     "interval_coverage",
+    "interval_expected_coverage",
     "next_order_within_14_days",
     "next_order_date_before_clock_share",
 )
@@ -459,6 +460,7 @@ BACKTEST_TABLE_FORMATS = {
     "spearman_revenue": _SCORE,
     "churn_brier": _SCORE,
     "interval_coverage": _SHARE,
+    "interval_expected_coverage": _SHARE,
     "next_order_within_14_days": _SHARE,
 }
 
