@@ -37,7 +37,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo run build backfill validate test test-python test-dbt lint bench backtest clean
+.PHONY: help install data demo run build backfill validate test test-python test-dbt lint bench bench-clv backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -86,6 +86,9 @@ lint: install    ## ruff
 
 bench: install   ## benchmark dbt build at 100k and 1M customers (not a test; prints per-model times)
 	$(BIN)/python benchmarks/bench_dbt_build.py --customers 100000 1000000
+
+bench-clv: install ## benchmark the CLV step, backtest included, on CDNOW and 1M simulated customers
+	cd benchmarks && ../$(BIN)/python bench_model_card.py --customers 1000000
 
 backtest: install ## CLV model card on CDNOW (holdout 1997-09-30 to 1998-06-30): master in days, FHL 2005 sample in weeks
 	$(call backtest_build,master,clv_time_unit: day)
