@@ -65,7 +65,7 @@
         'clv_time_unit': ['day', 'week'],
         'clv_model': ['auto', 'bgnbd', 'pareto_nbd', 'mbgnbd'],
         'clv_model_fallback': ['bgnbd', 'pareto_nbd', 'mbgnbd'],
-        'clv_next_order_date_source': ['model', 'average_gap'],
+        'clv_next_order_date_source': ['auto', 'model', 'average_gap'],
         'clv_tier_basis': ['total', 'historic', 'predicted'],
         'run_kind': ['run', 'backfill'],
     } -%}

@@ -26,6 +26,11 @@ cell_predictions as (
     select * from {{ ref('clv_cell_predictions') }}
 ),
 
+-- which next-order date exports carry (var clv_next_order_date_source; auto: the backtest decides)
+date_source as (
+    select next_order_date_source from {{ ref('int_clv_model_chosen') }}
+),
+
 fit as (
     select
         max(case when model_name = 'clv' and metric = 'purchase_model' then detail end) as purchase_model,
@@ -77,6 +82,7 @@ scored as (
             else {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value') }}
         end as expected_average_order_value,
         fit.discount_factor,
+        date_source.next_order_date_source,
         cast(round(coalesce(history.average_days_between_orders, account.account_average_days_between_orders), 0)
             as {{ dbt.type_int() }}) as days_to_next_order
     from customers
@@ -88,6 +94,7 @@ scored as (
         on rft.cell_id = cell_predictions.cell_id
     cross join fit
     cross join account
+    cross join date_source
 ),
 
 dated as (
@@ -132,9 +139,10 @@ final as (
         expected_date_of_next_order,
         predicted_next_order_date,
         case
-            when '{{ var('clv_next_order_date_source') }}' = 'model' then predicted_next_order_date
+            when next_order_date_source = 'model' then predicted_next_order_date
             else expected_date_of_next_order
         end as next_order_date,
+        next_order_date_source,
         cast(probability_alive as {{ type_double() }}) as probability_alive,
         cast(expected_average_order_value as {{ type_money_unrounded() }}) as expected_average_order_value,
         first_order_at,
