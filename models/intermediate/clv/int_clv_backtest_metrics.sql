@@ -33,10 +33,16 @@ ranked as (
         row_number() over (partition by model order by ranking_score desc, customer_id) as score_position,
         count(ranking_score) over (partition by model) as n_ranked,
         -- average ranks (ties share the mean of their positions), for Spearman's correlation
-        rank() over (partition by model order by ranking_score)
-            + (count(*) over (partition by model, ranking_score) - 1) / 2.0 as score_rank,
-        rank() over (partition by model order by actual_revenue)
-            + (count(*) over (partition by model, actual_revenue) - 1) / 2.0 as revenue_rank
+        cast(
+            rank() over (partition by model order by ranking_score)
+            + (count(*) over (partition by model, ranking_score) - 1) / 2.0
+            as decimal(38, 1)
+        ) as score_rank,
+        cast(
+            rank() over (partition by model order by actual_revenue)
+            + (count(*) over (partition by model, actual_revenue) - 1) / 2.0
+            as decimal(38, 1)
+        ) as revenue_rank
     from scored
 ),
 
@@ -45,34 +51,39 @@ aggregated as (
         model,
         model_kind,
         count(*) as customers,
-        sum(predicted_purchases) as predicted_purchases,
+        {{ clv_exact_sum('predicted_purchases') }} as predicted_purchases,
         sum(actual_purchases) as actual_purchases,
-        sum(predicted_revenue) as predicted_revenue,
+        {{ clv_exact_sum('predicted_revenue') }} as predicted_revenue,
         sum(actual_revenue) as actual_revenue,
         case when count(predicted_purchases) > 0 then
-            sqrt(avg(power(predicted_purchases - actual_purchases, 2)))
+            sqrt({{ clv_exact_avg('power(predicted_purchases - actual_purchases, 2)') }})
         end as rmse,
         -- mean Poisson deviance; undefined (null) when a forecast of zero meets a purchase
         case
             when count(predicted_purchases) > 0
                 and sum(case when predicted_purchases <= 0 and actual_purchases > 0 then 1 else 0 end) = 0
-                then avg(
-                    2 * (
-                        case
-                            when actual_purchases > 0 then
-                                actual_purchases * ln(actual_purchases / nullif(predicted_purchases, 0))
-                            else 0
-                        end
-                        - (actual_purchases - predicted_purchases)
-                    )
-                )
+                then {{ clv_exact_avg(
+                    '2 * (case when actual_purchases > 0 then '
+                    ~ 'actual_purchases * ln(actual_purchases / nullif(predicted_purchases, 0)) else 0 end '
+                    ~ '- (actual_purchases - predicted_purchases))') }}
         end as poisson_deviance,
-        avg(abs(predicted_purchases - actual_purchases)) as mae,
+        {{ clv_exact_avg('abs(predicted_purchases - actual_purchases)') }} as mae,
         case when count(ranking_score) > 0 and sum(actual_revenue) > 0 then
             sum(case when score_position <= ceil(0.1 * n_ranked) then actual_revenue else 0 end) / sum(actual_revenue)
         end as top_decile_revenue_share,
-        case when count(ranking_score) > 1 then corr(score_rank, revenue_rank) end as spearman_revenue,
-        avg(power(churn_probability - case when churned_in_window then 1 else 0 end, 2)) as churn_brier,
+        -- Pearson's correlation of the average ranks, from exact sums (ranks are halves at worst)
+        case when count(ranking_score) > 1 then
+            cast(
+                (count(*) * sum(score_rank * revenue_rank) - sum(score_rank) * sum(revenue_rank))
+                as {{ type_double() }}
+            ) / nullif(
+                sqrt(cast(count(*) * sum(score_rank * score_rank) - sum(score_rank) * sum(score_rank) as {{ type_double() }}))
+                * sqrt(cast(count(*) * sum(revenue_rank * revenue_rank) - sum(revenue_rank) * sum(revenue_rank) as {{ type_double() }})),
+                0
+            )
+        end as spearman_revenue,
+        {{ clv_exact_avg('power(churn_probability - case when churned_in_window then 1 else 0 end, 2)') }}
+            as churn_brier,
         avg(
             case when purchases_low is not null then
                 case when actual_purchases between purchases_low and purchases_high then 1.0 else 0.0 end
@@ -80,7 +91,7 @@ aggregated as (
         ) as interval_coverage,
         -- what the model itself expects the coverage to be: counts are discrete, so a central 80 %
         -- interval holds 80 % or more of the probability (often far more when most buy nothing)
-        avg(interval_probability) as interval_expected_coverage,
+        {{ clv_exact_avg('interval_probability') }} as interval_expected_coverage,
         -- of the customers who bought in the holdout, the share whose first holdout order fell
         -- within the tolerance of the predicted date (no date predicted: a miss)
         case when model_kind = 'model' or model = 'average_gap' then
