@@ -618,3 +618,75 @@ def test_score_without_a_fitted_model_keeps_every_cell(cells_table, repeat_custo
     assert scored.dtypes.astype(str).tolist() == ["string", "string"] + ["float64"] * 7
     only_clv = fit[fit["model_name"] == "gamma_gamma"]
     assert set(score_cells_from_fit(cells_table, only_clv)["model_name"]) == {"bgnbd"}
+
+
+# --- the dbt Python models, with a stand-in for dbt ----------------------------------------------
+
+
+class _FakeDbt:
+    """What a dbt Python model uses: ref(), config() and config.get(), recorded."""
+
+    def __init__(self, refs: dict[str, pd.DataFrame], config: dict[str, object]) -> None:
+        self.refs, self.values, self.read_refs, self.read_keys = refs, config, [], []
+        fake = self
+
+        class _Config:
+            def __call__(self, **kwargs) -> None:
+                fake.materialized = kwargs.get("materialized")
+
+            def get(self, key: str, default=None):
+                fake.read_keys.append(key)
+                return fake.values.get(key, default)
+
+        self.config = _Config()
+
+    def ref(self, name: str) -> pd.DataFrame:
+        self.read_refs.append(name)
+        return self.refs[name]
+
+
+def _run_python_model(name: str, dbt: _FakeDbt) -> pd.DataFrame:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "python_models" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"python_model_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.model(dbt, None)
+
+
+MODEL_CARD_KEYS = {
+    "clv_prediction_interval_level",
+    "clv_next_order_probability",
+    "clv_model",
+    "clv_backtest_days",
+}
+
+
+def test_dbt_python_models(cells_table, repeat_customers) -> None:
+    config = BASE_CONFIG | {"clv_time_unit": "week", "clv_backtest_days": "273"}
+    upper = cells_table.rename(columns=str.upper)  # as Snowflake would return them
+    chosen = pd.DataFrame({"MODEL_NAME": ["mbgnbd"], "CHOICE_REASON": ["chosen by the backtest"]})
+    refs = {
+        "int_clv_backtest_cells": upper,
+        "int_clv_backtest_repeat_spend": repeat_customers.assign(customer_id="c"),
+        "int_clv_backtest_readiness_checked": READY,
+        "int_customers_aggregated_to_cells": upper,
+        "int_customers_filtered_to_repeat_spend": repeat_customers,
+        "int_clv_readiness_checked": READY,
+        "int_clv_model_chosen": chosen,
+    }
+    backtest = _FakeDbt(refs, config)
+    refs["clv_backtest_fit"] = _run_python_model("clv_backtest_fit", backtest)
+    assert backtest.materialized == "table" and MODEL_CARD_KEYS <= set(backtest.read_keys)
+    assert _metric(refs["clv_backtest_fit"], "clv", "prediction_days") == 273
+    scored = _run_python_model("clv_backtest_cell_predictions", _FakeDbt(refs, config))
+    assert set(scored["model_name"]) == set(MODEL_NAMES) and list(scored.columns) == SCORE_COLUMNS
+
+    current = _FakeDbt(refs, config)
+    refs["clv_model_fit"] = _run_python_model("clv_model_fit", current)
+    assert "int_clv_model_chosen" in current.read_refs and MODEL_CARD_KEYS <= set(current.read_keys)
+    assert _metric(refs["clv_model_fit"], "clv", "purchase_model") == "mbgnbd"
+    scored = _run_python_model("clv_cell_predictions", _FakeDbt(refs, config))
+    assert set(scored["model_name"]) == {"mbgnbd"} and len(scored) == len(cells_table)
