@@ -37,7 +37,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo run build backfill validate test test-python test-dbt lint bench bench-clv backtest clean
+.PHONY: help install data demo run build backfill validate test test-fast test-python test-dbt lint bench bench-clv backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -79,6 +79,9 @@ test: install    ## the whole test suite: lint, then pytest (dbt builds with eve
 	$(BIN)/ruff check src tests/python benchmarks python_models
 	bash tests/setup/install_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25    # two workers, one test file each; the 25 slowest listed
+
+test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 lint: install    ## ruff
 	$(BIN)/ruff check src tests/python benchmarks python_models

@@ -8,7 +8,7 @@ DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
    the last published one is refused unless it is a backfill).
 2. **Write**: a fresh candidate file beside the warehouse (``<name>.candidate.duckdb``) receives a
    copy of the published history tables (schema ``published_history``: the only state carried
-   from run to run) and the whole ``dbt build``.
+   from run to run) and the whole ``dbt build`` (every data test; unit tests run in CI).
 3. **Audit**: every dbt test of severity error (the build), the circuit breakers
    (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations
    suite. A breach the run was not told to accept, a failed test or expectation stops here:
@@ -66,6 +66,11 @@ HISTORY_SCHEMA = "history"
 """Where the dbt project writes history (models/history); published with the marts."""
 BACKFILL_HISTORY_MODELS = ("segment_membership_history", "rfm_group_history")
 """What a backfill step builds for a past as-of date (with everything upstream of it)."""
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+"""The run's ``dbt build``: models, seeds, snapshots and every data test. dbt unit tests check
+the SQL against fixed inputs, not the day's data, so they run where the code changes (``make
+test``, CI: ``dbt test --select test_type:unit``), not on every production run (dbt's own advice;
+DECISIONLOG "Unit tests run in CI, not in production runs")."""
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
@@ -551,7 +556,7 @@ def run_pipeline(
 
         outcome.stage = "build"
         started = time.perf_counter()
-        code = run_dbt(["build"], options, candidate, dbt_vars, log_path, progress)
+        code = run_dbt(BUILD_ARGS, options, candidate, dbt_vars, log_path, progress)
         outcome.seconds["build"] = time.perf_counter() - started
         outcome.rejected_rows = rejected_row_counts(candidate)
         if code != 0:

@@ -43,9 +43,14 @@ def run_dbt(
     database: Path | None = None,
     check: bool = True,
     timeout: int = 900,
+    unit_tests: bool = False,
 ) -> DbtResult:
-    """Run `dbt <args>` on the project against `database` (default: workdir/warehouse.duckdb)."""
+    """Run `dbt <args>` on the project against `database` (default: workdir/warehouse.duckdb).
+    A `build` leaves out the dbt unit tests, as `clv-segments run` does: they do not depend on
+    the data, and test_dbt_unit_tests.py runs them once (``unit_tests=True`` keeps them)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if args[0] == "build" and not unit_tests:
+        args = [*args, "--exclude-resource-type", "unit_test"]
     database = database or workdir / "warehouse.duckdb"
     target_dir = workdir / "target"
     env = {
