@@ -1,19 +1,15 @@
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dbt_harness import DbtResult, run_dbt  # noqa: E402
+from dbt_harness import DbtResult, built_once, run_dbt  # noqa: E402
 
 # DESIGN.md "Personas", in the table's order (the primary_persona order)
 PERSONAS = [
@@ -34,21 +30,6 @@ PERSONAS = [
 ]
 DEMO_CUSTOMERS = 20_000
 DEMO_AS_OF_DATE = "2026-11-20"
-
-
-def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:
-    """``build(folder)`` once for the whole test session, whichever xdist worker asks first; the
-    others wait on a file lock and read what it returned (a JSON-able dict) from ``folder``.
-    What is built there is shared by every worker: read-only for tests (copy it to change it)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the workers' common base folder
-    folder, record = root / f"shared_{name}", root / f"shared_{name}.json"
-    with FileLock(str(root / f"shared_{name}.lock")):
-        if not record.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps(build(folder)), encoding="utf-8")
-    return json.loads(record.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -115,9 +96,22 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"demo_raw", "demo_build"}
 
+# `make test` runs `pytest -n 2 --dist loadgroup`: a module's tests stay on one worker (they share
+# its module-scoped builds), except in these modules, whose tests each build their own warehouse
+# (the faults' shared one is built once for both workers): their tests go to whichever worker is
+# free, so no worker waits on one long module.
+SPREAD_MODULES = {
+    "test_bad_input_corpus",
+    "test_config_validation",
+    "test_faults",
+    "test_robustness",
+}
+
 
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         module = item.module.__name__ if item.module else ""
         if module in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+        if module not in SPREAD_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))

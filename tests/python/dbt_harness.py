@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = PROJECT_DIR / "tests" / "fixtures"
@@ -122,3 +124,18 @@ def run_main_job(
         text=True,
         timeout=timeout,
     )
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:
+    """``build(folder)`` once for the whole test session, whichever xdist worker asks first; the
+    others wait on a file lock and read what it returned (a JSON-able dict) from ``folder``.
+    What is built there is shared by every worker: read-only for tests (copy it to change it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' common base folder
+    folder, record = root / f"shared_{name}", root / f"shared_{name}.json"
+    with FileLock(str(root / f"shared_{name}.lock")):
+        if not record.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(build(folder)), encoding="utf-8")
+    return json.loads(record.read_text(encoding="utf-8"))

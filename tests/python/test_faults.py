@@ -25,31 +25,38 @@ import pytest
 
 from clv_segments.generator import generate
 
-from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, run_main_job
+from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, built_once, run_main_job
 
 PREVIOUS_AS_OF_DATE, AS_OF_DATE = "2026-11-13", "2026-11-20"
 CUSTOMERS = 1_200
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def good_raw(tmp_path_factory) -> Path:
-    raw = tmp_path_factory.mktemp("faults_raw") / "raw"
-    generate(CUSTOMERS, AS_OF_DATE, seed=7, out_dir=raw, fmt="csv")
-    return raw
+    def write(folder: Path) -> dict:
+        generate(CUSTOMERS, AS_OF_DATE, seed=7, out_dir=folder / "raw", fmt="csv")
+        return {"raw": str(folder / "raw")}
+
+    return Path(built_once(tmp_path_factory, "faults_raw", write)["raw"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def published(good_raw, tmp_path_factory) -> Path:
     """A warehouse published by good runs as of PREVIOUS_AS_OF_DATE then AS_OF_DATE (so the
-    history has a previous date to compare with), with its exports."""
-    database = tmp_path_factory.mktemp("faults_published") / "warehouse.duckdb"
-    for as_of in (PREVIOUS_AS_OF_DATE, AS_OF_DATE):
-        result = run_main_job(
-            "run", database, {"raw_data_path": str(good_raw), "as_of_date": as_of}
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert "PUBLISHED" in result.stdout
-    return database
+    history has a previous date to compare with), with its exports; built once for every
+    worker, read-only (each case works on a copy)."""
+
+    def publish(folder: Path) -> dict:
+        database = folder / "warehouse.duckdb"
+        for as_of in (PREVIOUS_AS_OF_DATE, AS_OF_DATE):
+            result = run_main_job(
+                "run", database, {"raw_data_path": str(good_raw), "as_of_date": as_of}
+            )
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            assert "PUBLISHED" in result.stdout
+        return {"database": str(database)}
+
+    return Path(built_once(tmp_path_factory, "faults_published", publish)["database"])
 
 
 @pytest.fixture
