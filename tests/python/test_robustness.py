@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import DbtResult, run_dbt
+from dbt_harness import DbtResult, built_once, run_dbt
 
 AS_OF_DATE = "2026-11-20"
 SMALL_SHOP = 3_000
@@ -27,15 +27,33 @@ MART_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_raw(tmp_path_factory) -> Path:
-    raw = tmp_path_factory.mktemp("small") / "raw"
-    subprocess.run(
-        [str(Path(sys.executable).with_name("clv-segments")), "generate", "--customers",
-         str(SMALL_SHOP), "--as-of-date", AS_OF_DATE, "--out", str(raw), "--seed", "7"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return raw
+    def write(folder: Path) -> dict:
+        subprocess.run(
+            [str(Path(sys.executable).with_name("clv-segments")), "generate", "--customers",
+             str(SMALL_SHOP), "--as-of-date", AS_OF_DATE, "--out", str(folder / "raw"),
+             "--seed", "7"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return {"raw": str(folder / "raw")}
+
+    return Path(built_once(tmp_path_factory, "robustness_raw", write)["raw"])
+
+
+@pytest.fixture(scope="session")
+def small_build(small_raw, tmp_path_factory) -> DbtResult:
+    """The small shop built from nothing as of AS_OF_DATE (a full refresh), once for both
+    workers; read-only: a test that builds again works on a copy."""
+
+    def build(folder: Path) -> dict:
+        result = run_dbt(
+            ["build"], folder, {"raw_data_path": str(small_raw), "as_of_date": AS_OF_DATE}
+        )
+        return {"database": str(result.database), "target_dir": str(result.target_dir)}
+
+    built = built_once(tmp_path_factory, "robustness_build", build)
+    return DbtResult(0, "", Path(built["database"]), Path(built["target_dir"]))
 
 
 def _fingerprint(result: DbtResult, table: str, order_by: str) -> list[tuple]:
@@ -49,24 +67,27 @@ def _marts(result: DbtResult) -> dict[str, list[tuple]]:
     return {t: _fingerprint(result, t, k) for t, k in MART_KEYS.items() if t in present}
 
 
-def test_two_consecutive_runs_give_identical_marts(small_raw, tmp_path):
+def test_two_consecutive_runs_give_identical_marts(small_raw, small_build, tmp_path):
+    # the second run builds over the first one's warehouse (a copy of the shared build)
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(small_build.database, database)
     dbt_vars = {"raw_data_path": str(small_raw), "as_of_date": AS_OF_DATE}
-    first = _marts(run_dbt(["build"], tmp_path, dbt_vars))
-    second = _marts(run_dbt(["build"], tmp_path, dbt_vars))
+    first = _marts(small_build)
+    second = _marts(run_dbt(["build"], tmp_path, dbt_vars, database=database))
     assert set(first) >= {"customer_predictions", "rejected_rows"}
     for table in first:
         assert first[table] == second[table], f"marts.{table} changed between two identical runs"
 
 
-def test_incremental_run_after_appending_data_equals_full_refresh(small_raw, tmp_path):
+def test_incremental_run_after_appending_data_equals_full_refresh(small_raw, small_build, tmp_path):
     # Data up to 50 days before the as-of date is "loaded" first (later rows are not used yet);
-    # moving the as-of date appends 50 days of orders, refunds and events.
+    # moving the as-of date appends 50 days of orders, refunds and events. The full refresh is
+    # the shared build: the same raw files and as-of date, built from nothing.
     earlier = (date.fromisoformat(AS_OF_DATE) - timedelta(days=50)).isoformat()
     raw_vars = {"raw_data_path": str(small_raw)}
-    incremental_dir, full_dir = tmp_path / "incremental", tmp_path / "full"
-    run_dbt(["build"], incremental_dir, {**raw_vars, "as_of_date": earlier})
-    incremental = run_dbt(["build"], incremental_dir, {**raw_vars, "as_of_date": AS_OF_DATE})
-    full = run_dbt(["build", "--full-refresh"], full_dir, {**raw_vars, "as_of_date": AS_OF_DATE})
+    run_dbt(["build"], tmp_path, {**raw_vars, "as_of_date": earlier})
+    incremental = run_dbt(["build"], tmp_path, {**raw_vars, "as_of_date": AS_OF_DATE})
+    full = small_build
 
     for model, key in [
         ("intermediate.int_orders_aggregated_to_customer_days", "customer_id, ordered_date"),
