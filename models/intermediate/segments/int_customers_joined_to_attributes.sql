@@ -65,7 +65,7 @@ predictions as (
         expected_average_order_value,
         expected_date_of_next_order,
         prediction_status
-    from {{ ref('customer_predictions') }}
+    from {{ ref('int_customers_predicted') }}
 ),
 
 tiers as (

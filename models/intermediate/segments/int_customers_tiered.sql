@@ -11,7 +11,7 @@ predictions as (
         predicted_clv,
         total_clv,
         average_order_value
-    from {{ ref('customer_predictions') }}
+    from {{ ref('int_customers_predicted') }}
 ),
 
 clv_tiers as (
