@@ -73,30 +73,22 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 """The export folder when export_activation creates it, and its private temporary folders."""
 
-KLAVIYO_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # (CSV header = Klaviyo's property name, source column = Klaviyo's API field for the
-    #  predictive ones, SQL over p = marts.customer_predictions and c = stg_shop__customers)
-    ("Email Address", "email", "c.email"),
-    ("External ID", "customer_id", "p.customer_id"),
-    ("Historic CLV", "historic_clv", "cast(p.historic_clv as decimal(18, 2))"),
-    ("Predicted CLV", "predicted_clv", "cast(p.predicted_clv as decimal(18, 2))"),
-    ("Total CLV", "total_clv", "cast(p.total_clv as decimal(18, 2))"),
-    ("Historic number of orders", "historic_number_of_orders", "p.historic_number_of_orders"),
-    (
-        "Predicted number of orders",
-        "predicted_number_of_orders",
-        "round(p.predicted_number_of_orders, 2)",
-    ),
-    ("Average order value", "average_order_value", "cast(p.average_order_value as decimal(18, 2))"),
-    (
-        "Average days between orders",
-        "average_days_between_orders",
-        "round(p.average_days_between_orders, 1)",
-    ),
-    ("Churn probability", "churn_probability", "round(p.churn_probability, 4)"),
-    ("Churn risk", "churn_risk", "p.churn_risk"),
+KLAVIYO_COLUMNS: tuple[tuple[str, str], ...] = (
+    # (CSV header = Klaviyo's property name, column of marts.customer_profile_properties = Klaviyo's
+    #  API field for the predictive ones; the mart rounds them as exported)
+    ("Email Address", "email"),
+    ("External ID", "customer_id"),
+    ("Historic CLV", "historic_clv"),
+    ("Predicted CLV", "predicted_clv"),
+    ("Total CLV", "total_clv"),
+    ("Historic number of orders", "historic_number_of_orders"),
+    ("Predicted number of orders", "predicted_number_of_orders"),
+    ("Average order value", "average_order_value"),
+    ("Average days between orders", "average_days_between_orders"),
+    ("Churn probability", "churn_probability"),
+    ("Churn risk", "churn_risk"),
     # next_order_date: the model's date or Klaviyo's average gap, as var clv_next_order_date_source
-    ("Expected date of next order", "next_order_date", "cast(p.next_order_date as date)"),
+    ("Expected date of next order", "next_order_date"),
 )
 """The CSV columns, in order."""
 
@@ -172,7 +164,7 @@ def _file_name(segment_name: str) -> str:
 
 
 def _select_list() -> str:
-    return ",\n        ".join(f'{sql} as "{header}"' for header, _, sql in KLAVIYO_COLUMNS)
+    return ",\n        ".join(f'p.{column} as "{header}"' for header, column in KLAVIYO_COLUMNS)
 
 
 def _sql_text(value: str) -> str:
@@ -331,10 +323,10 @@ def _export_segment(
         select
             count(*),
             count(*) filter (where s.is_emailable),
-            count(*) filter (where c.email is not null),
-            count(*) filter (where s.is_emailable and c.email is not null)
+            count(*) filter (where p.email is not null),
+            count(*) filter (where s.is_emailable and p.email is not null)
         from marts.customer_segments as s
-        left join staging.stg_shop__customers as c on c.customer_id = s.customer_id
+        left join marts.customer_profile_properties as p on p.customer_id = s.customer_id
         where s.segment_name = ?
         """,
         [name],
@@ -344,9 +336,8 @@ def _export_segment(
         select
         {_select_list()}
         from marts.customer_segments as s
-        inner join marts.customer_predictions as p on p.customer_id = s.customer_id
-        inner join staging.stg_shop__customers as c on c.customer_id = s.customer_id
-        where s.segment_name = {_sql_text(name)} and c.email is not null {emailable_filter}
+        inner join marts.customer_profile_properties as p on p.customer_id = s.customer_id
+        where s.segment_name = {_sql_text(name)} and p.email is not null {emailable_filter}
         order by p.customer_id
     """
     rows = _copy_to_csv(con, query, path, private)
@@ -370,13 +361,12 @@ def _export_profile_properties(con: duckdb.DuckDBPyConnection, path: Path, priva
     query = f"""
         select
         {_select_list()}
-        from marts.customer_predictions as p
-        inner join staging.stg_shop__customers as c on c.customer_id = p.customer_id
-        where c.email is not null
+        from marts.customer_profile_properties as p
+        where p.email is not null
         order by p.customer_id
     """
     rows = _copy_to_csv(con, query, path, private)
-    (customers,) = con.execute("select count(*) from marts.customer_predictions").fetchone()
+    (customers,) = con.execute("select count(*) from marts.customer_profile_properties").fetchone()
     return {
         "path": str(path),
         "rows_written": rows,
@@ -499,7 +489,7 @@ def _export_activation(
     progress: Callable[[str], None],
 ) -> ExportResult:
     with connect_read_only(database) as con:
-        for needed in ("customer_predictions",):
+        for needed in ("customer_profile_properties",):
             if not relation_exists(con, "marts", needed):
                 raise FileNotFoundError(f"marts.{needed} not built in {database}: run dbt build")
         segments_built = relation_exists(con, "marts", "customer_segments") and relation_exists(
@@ -510,7 +500,9 @@ def _export_activation(
                 "segments not built (marts.customer_segments / marts.segment_summary "
                 f"missing in {database}): cannot export {', '.join(segments)}"
             )
-        (as_of,) = con.execute("select max(as_of_date) from marts.customer_predictions").fetchone()
+        (as_of,) = con.execute(
+            "select max(as_of_date) from marts.customer_profile_properties"
+        ).fetchone()
         result = ExportResult(
             out_dir=str(out),
             manifest_path=str(out / MANIFEST_NAME),
@@ -521,7 +513,7 @@ def _export_activation(
             force=force,
             guardrails_checked=False,
             segments_built=segments_built,
-            columns=[header for header, _, _ in KLAVIYO_COLUMNS],
+            columns=[header for header, _ in KLAVIYO_COLUMNS],
         )
         _make_export_folder(out)
         with _private_folder(out) as private:
@@ -540,7 +532,7 @@ def _export_activation(
             )
             manifest = {
                 **{k: v for k, v in asdict(result).items() if k not in ("segments",)},
-                "column_mapping": {header: column for header, column, _ in KLAVIYO_COLUMNS},
+                "column_mapping": dict(KLAVIYO_COLUMNS),
                 "segments": [asdict(s) for s in result.segments],
             }
             _write_private_text(

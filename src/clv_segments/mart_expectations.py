@@ -591,10 +591,61 @@ def _segment_summary(settings: SuiteSettings) -> MartChecks:
     )
 
 
+def _customer_profile_properties(settings: SuiteSettings) -> MartChecks:
+    """What the exports send: every scored customer, their values as published in
+    customer_predictions rounded to the cent, and no emailable customer without an email."""
+    return MartChecks(
+        mart="customer_profile_properties",
+        key_columns=("customer_id",),
+        column_checks=(
+            gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+            gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+            gxe.ExpectColumnValuesToBeInSet(column="churn_risk", value_set=list(CHURN_RISKS)),
+            _as_of_date_check(settings),
+        ),
+        row_rules=(
+            _rule(
+                "one_row_per_customer_prediction",
+                "Every customer of customer_predictions has exactly one row, and no other "
+                "customer has one.",
+                f"""
+                select coalesce(properties.customer_id, predictions.customer_id) as customer_id
+                from {{batch}} as properties
+                full outer join {MARTS_SCHEMA}.customer_predictions as predictions
+                    on properties.customer_id = predictions.customer_id
+                where properties.customer_id is null or predictions.customer_id is null
+                """,
+            ),
+            _rule(
+                "clv_is_the_published_value_to_the_cent",
+                "historic, predicted and total CLV are customer_predictions' values rounded "
+                "to the cent (within half a cent of them).",
+                f"""
+                select properties.customer_id, properties.predicted_clv,
+                    predictions.predicted_clv as published_predicted_clv
+                from {{batch}} as properties
+                inner join {MARTS_SCHEMA}.customer_predictions as predictions
+                    on properties.customer_id = predictions.customer_id
+                where abs(properties.historic_clv - predictions.historic_clv) > 0.005
+                    or abs(properties.predicted_clv - predictions.predicted_clv) > 0.005
+                    or abs(properties.total_clv - predictions.total_clv) > 0.005
+                    or (properties.predicted_clv is null) <> (predictions.predicted_clv is null)
+                """,
+            ),
+            _rule(
+                "emailable_customers_have_an_email",
+                "A customer marked emailable has an email address.",
+                "select customer_id from {batch} where is_emailable and email is null",
+            ),
+        ),
+    )
+
+
 def build_mart_checks(settings: SuiteSettings) -> list[MartChecks]:
     """The suite: the checks of every mart, in the order they are run and reported."""
     return [
         _customer_predictions(settings),
+        _customer_profile_properties(settings),
         _clv_model_diagnostics(settings),
         _clv_model_parameters(),
         _clv_backtest_metrics(settings),

@@ -399,3 +399,20 @@ def test_no_email_in_the_command_line_output_or_the_manifest(demo_build, tmp_pat
     assert failed.returncode == 2
     assert "unknown segment" in failed.stderr
     assert "@" not in failed.stdout + failed.stderr
+
+
+def test_exports_read_the_marts_only(warehouse, default_export, tmp_path):
+    """The exports need nothing but the public marts: without the staging and intermediate
+    schemas they write the same files."""
+    marts_only = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, marts_only)
+    with duckdb.connect(str(marts_only)) as con:
+        for schema in ("staging", "intermediate"):
+            con.execute(f"drop schema {schema} cascade")
+    out = tmp_path / "out"
+    export_activation(marts_only, out, progress=lambda _: None)
+    before, _, _, _ = default_export
+    written = sorted(path.name for path in out.glob("*.csv"))
+    assert written == sorted(path.name for path in before.glob("*.csv"))
+    for name in written:
+        assert (out / name).read_bytes() == (before / name).read_bytes(), name

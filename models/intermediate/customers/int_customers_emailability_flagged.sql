@@ -5,6 +5,7 @@ with
 customers as (
     select
         customer_id,
+        email,
         has_email
     from {{ ref('stg_shop__customers') }}
 ),
@@ -24,6 +25,7 @@ suppressed as (
 final as (
     select
         customers.customer_id,
+        customers.email,
         customers.has_email,
         newsletter_members.customer_id is not null as is_newsletter_member,
         suppressed.customer_id is not null as is_suppressed,
