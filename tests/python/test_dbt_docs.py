@@ -80,7 +80,9 @@ def test_exposures_declare_the_dashboard_and_the_exports(docs):
     dashboard = {n.split(".")[-1] for n in exposures["clv_dashboard"]["depends_on"]["nodes"]}
     exports = {n.split(".")[-1] for n in exposures["activation_exports"]["depends_on"]["nodes"]}
     assert {"customer_predictions", "clv_model_diagnostics", "segment_summary"} <= dashboard
-    assert {"customer_predictions", "customer_segments", "segment_email_health"} <= exports
+    assert {"customer_profile_properties", "customer_segments", "segment_email_health"} <= exports
+    # the exports read the marts only
+    assert not {node for node in exports if node.startswith(("stg_", "int_", "base_"))}
     assert exposures["clv_dashboard"]["type"] == "dashboard"
     for exposure in exposures.values():
         assert exposure["description"].strip() and exposure["owner"]["name"]

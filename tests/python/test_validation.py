@@ -117,6 +117,9 @@ def test_corrupted_marts_fail_with_the_expectations_and_rows_printed(demo_build,
         "expect_column_values_to_be_between(churn_probability)",
         "churn_risk_follows_churn_probability_bands",
         "mart_exists",
+        # customer_profile_properties was built from the uncorrupted values: the exports would
+        # carry CLV figures the published customer_predictions does not show
+        "clv_is_the_published_value_to_the_cent",
     }
     if "tier" in broken:
         # customer_tiers is built from the uncorrupted total_clv: its basis no longer matches
