@@ -77,6 +77,17 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def _command_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().split(b"\0")
+    except OSError:
+        return "?"
+    names = [Path(word.decode(errors="replace")).name for word in words[:3] if word]
+    # "python .../dbt build" -> "dbt build"; "python -c ..." -> "python -c"
+    return " ".join(name for name in names if not name.startswith("python"))[:40] or "python"
+
+
 def _rss_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/statm", encoding="utf-8") as statm:
@@ -89,19 +100,26 @@ class TreeSampler:
     """The largest sum of RSS over a process and all its descendants, sampled."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_bytes = pid, 0
+        self.pid, self.peak_bytes, self.peak_parts = pid, 0, ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            tree, pids, total = _children(), [self.pid], 0
+            tree, pids, parts = _children(), [self.pid], []
             while pids:
                 pid = pids.pop()
-                total += _rss_bytes(pid)
+                parts.append((_rss_bytes(pid), pid))
                 pids.extend(tree.get(pid, []))
-            self.peak_bytes = max(self.peak_bytes, total)
+            total = sum(rss for rss, _ in parts)
+            if total > self.peak_bytes:
+                self.peak_bytes = total
+                self.peak_parts = " + ".join(
+                    f"{_command_name(pid)} {rss / 1e9:.2f}"
+                    for rss, pid in sorted(parts, reverse=True)
+                    if rss > 50e6
+                )
             self._stop.wait(SAMPLE_SECONDS)
 
     def stop(self) -> int:
@@ -118,6 +136,7 @@ class Measured:
     load_before: str
     load_after: str
     output: str = ""
+    peak_parts: str = ""
 
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -148,6 +167,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
         load_before=load_before,
         load_after=_load(),
         output=output,
+        peak_parts=sampler.peak_parts,
     )
 
 
@@ -297,8 +317,8 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in details["seconds"].items())
         print(
             f"   run #{attempt + 1}: {run.seconds:.1f} s wall ({steps}); peak RSS tree "
-            f"{run.tree_peak_gb:.2f} GB, largest process {run.largest_process_gb:.2f} GB "
-            f"(load {run.load_before} -> {run.load_after})",
+            f"{run.tree_peak_gb:.2f} GB [{run.peak_parts}], largest process "
+            f"{run.largest_process_gb:.2f} GB (load {run.load_before} -> {run.load_after})",
             flush=True,
         )
         limits = {}
@@ -319,6 +339,7 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
                 "seconds": run.seconds,
                 "tree_peak_gb": run.tree_peak_gb,
                 "largest_process_gb": run.largest_process_gb,
+                "tree_peak_parts": run.peak_parts,
                 "load": [run.load_before, run.load_after],
                 "steps": details["seconds"],
                 "nodes": details["nodes"],
