@@ -135,6 +135,7 @@ class Measured:
     largest_process_gb: float
     load_before: str
     load_after: str
+    cpu_seconds: float = 0.0
     output: str = ""
     peak_parts: str = ""
 
@@ -166,6 +167,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
         largest_process_gb=usage.ru_maxrss * 1024 / 1e9,  # KiB on Linux
         load_before=load_before,
         load_after=_load(),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and its waited-for children
         output=output,
         peak_parts=sampler.peak_parts,
     )
@@ -316,7 +318,8 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
         run, details = main_run(raw, work, args.as_of_date, env)
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in details["seconds"].items())
         print(
-            f"   run #{attempt + 1}: {run.seconds:.1f} s wall ({steps}); peak RSS tree "
+            f"   run #{attempt + 1}: {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU "
+            f"({steps}); peak RSS tree "
             f"{run.tree_peak_gb:.2f} GB [{run.peak_parts}], largest process "
             f"{run.largest_process_gb:.2f} GB (load {run.load_before} -> {run.load_after})",
             flush=True,
@@ -326,17 +329,20 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
             measured = limit_query(name, raw, work, args.as_of_date, args.memory, args.threads)
             limits[name] = {
                 "seconds": measured.seconds,
+                "cpu_seconds": measured.cpu_seconds,
                 "tree_peak_gb": measured.tree_peak_gb,
                 "load": [measured.load_before, measured.load_after],
             }
             print(
-                f"   limit {name}: {measured.seconds:.1f} s, peak RSS {measured.tree_peak_gb:.2f}"
+                f"   limit {name}: {measured.seconds:.1f} s ({measured.cpu_seconds:.1f} s CPU), "
+                f"peak RSS {measured.tree_peak_gb:.2f}"
                 f" GB (load {measured.load_before} -> {measured.load_after})",
                 flush=True,
             )
         report.runs.append(
             {
                 "seconds": run.seconds,
+                "cpu_seconds": run.cpu_seconds,
                 "tree_peak_gb": run.tree_peak_gb,
                 "largest_process_gb": run.largest_process_gb,
                 "tree_peak_parts": run.peak_parts,
@@ -373,6 +379,11 @@ def _summary(report: SizeReport) -> dict:
         "limit_a": limit_a,
         "limit_b": limit_b,
         "ratio": wall / (limit_a + limit_b),
+        "cpu_ratio": _median([run["cpu_seconds"] for run in runs])
+        / (
+            _median([limit["orders_rfm"]["cpu_seconds"] for limit in limits])
+            + _median([limit["events_windows"]["cpu_seconds"] for limit in limits])
+        ),
         "load": " ".join(run["load"][0] + ">" + run["load"][1] for run in runs),
     }
 
@@ -381,16 +392,18 @@ def print_table(reports: list[SizeReport], top: int) -> None:
     print(
         "\n| customers | orders | events | generate s | runs | run wall s (median) | build s | "
         "audit s | publish s | peak RSS tree GB (largest process) | limit (a) orders RFM s | "
-        "limit (b) events windows s | run / (a+b) | load 1/5/15 min before>after each run |"
+        "limit (b) events windows s | run / (a+b) | the same on CPU seconds | "
+        "load 1/5/15 min before>after each run |"
     )
-    print("| " + " | ".join(["---"] * 14) + " |")
+    print("| " + " | ".join(["---"] * 15) + " |")
     for report in reports:
         s = _summary(report)
         print(
             f"| {s['customers']:,} | {s['orders']:,} | {s['events']:,} | {s['generate']:.1f} | "
             f"{s['runs']} | {s['wall']:.1f} | {s['build']:.1f} | {s['audit']:.1f} | "
             f"{s['publish']:.2f} | {s['peak_gb']:.2f} ({s['largest_gb']:.2f}) | "
-            f"{s['limit_a']:.1f} | {s['limit_b']:.1f} | {s['ratio']:.2f} | {s['load']} |"
+            f"{s['limit_a']:.1f} | {s['limit_b']:.1f} | {s['ratio']:.2f} | {s['cpu_ratio']:.2f} | "
+            f"{s['load']} |"
         )
     for report in reports:
         medians: dict[str, float] = {}
