@@ -60,22 +60,23 @@ def test_every_mart_is_described(docs):
     assert undescribed == []
 
 
+def _undescribed_built_columns(node_id: str, node: dict, catalog: dict) -> list[str]:
+    """`<name>.<column>` for each column of the built relation that its YAML does not describe."""
+    built = catalog["nodes"].get(node_id)
+    assert built is not None, f"{node['name']} is not in the warehouse catalog"
+    described = {
+        name.lower() for name, column in node["columns"].items() if column["description"].strip()
+    }
+    return [
+        f"{node['name']}.{column}" for column in built["columns"] if column.lower() not in described
+    ]
+
+
 def test_every_built_mart_column_is_described(docs):
     manifest, catalog, _ = docs
     missing = []
     for node_id, node in _marts(manifest).items():
-        built = catalog["nodes"].get(node_id)
-        assert built is not None, f"{node['name']} is not in the warehouse catalog"
-        described = {
-            name.lower()
-            for name, column in node["columns"].items()
-            if column["description"].strip()
-        }
-        missing += [
-            f"{node['name']}.{column}"
-            for column in built["columns"]
-            if column.lower() not in described
-        ]
+        missing += _undescribed_built_columns(node_id, node, catalog)
     assert not missing, "columns without a description: " + ", ".join(sorted(missing))
 
 
@@ -146,18 +147,7 @@ def test_every_seed_and_seed_column_is_described(docs):
     for node_id, node in seeds.items():
         if not node["description"].strip():
             missing.append(node["name"])
-        built = catalog["nodes"].get(node_id)
-        assert built is not None, f"seed {node['name']} is not in the warehouse catalog"
-        described = {
-            name.lower()
-            for name, column in node["columns"].items()
-            if column["description"].strip()
-        }
-        missing += [
-            f"{node['name']}.{column}"
-            for column in built["columns"]
-            if column.lower() not in described
-        ]
+        missing += _undescribed_built_columns(node_id, node, catalog)
     assert not missing, "seeds or seed columns without a description: " + ", ".join(sorted(missing))
 
 
