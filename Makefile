@@ -42,13 +42,20 @@ endif
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-install: $(VENV)/.installed   ## create .venv and install the pinned dependencies and the package
+install: $(VENV)/.installed node_modules/.installed   ## create .venv, install the pinned dependencies and the package, and the Data Docs assets
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+# the stylesheets and scripts GX Data Docs load from CDNs, pinned in package-lock.json, so the
+# site clv-segments validate writes opens offline (clv_segments/data_docs.py)
+node_modules/.installed: package.json package-lock.json .npmrc
+	@command -v npm >/dev/null || { echo "npm is missing: install Debian's npm (the Data Docs assets come from package-lock.json)"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 data: install    ## write the raw input files (DATA=demo|cdnow, CUSTOMERS=50000) into data/raw

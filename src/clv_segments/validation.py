@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from clv_segments.data_docs import OfflineSite, find_node_modules, make_offline
 from clv_segments.mart_expectations import (
     MARTS_SCHEMA,
     MartChecks,
@@ -68,6 +69,9 @@ class ValidationReport:
     skipped: tuple[str, ...]
     data_docs_index: Path | None
     seconds: float
+    data_docs_offline: OfflineSite | None = None
+    """What was done to open Data Docs without network; None when node_modules was not found
+    (the pages then load their styling from CDNs)."""
 
     @property
     def success(self) -> bool:
@@ -310,6 +314,8 @@ def run_validation(
         datasource.get_execution_engine().close()
         datasource.get_engine().dispose()
     context.build_data_docs(site_names=["marts"])
+    node_modules = find_node_modules(project)
+    offline = make_offline(data_docs, node_modules) if node_modules is not None else None
 
     index = data_docs / "index.html"
     return ValidationReport(
@@ -318,6 +324,7 @@ def run_validation(
         skipped=tuple(skipped),
         data_docs_index=index if index.is_file() else None,
         seconds=time.perf_counter() - started,
+        data_docs_offline=offline,
     )
 
 
@@ -386,4 +393,12 @@ def format_report(report: ValidationReport) -> str:
     ]
     if report.data_docs_index is not None:
         lines.append(f"Data Docs: {report.data_docs_index}")
+        offline = report.data_docs_offline
+        if offline is None:
+            lines.append(
+                "  (its styling loads from CDNs: node_modules with the pinned assets was not "
+                "found; run `make install` or set CLV_NODE_MODULES)"
+            )
+        elif offline.unknown_urls:
+            lines.append(f"  (still loads from the network: {', '.join(offline.unknown_urls)})")
     return "\n".join(lines)

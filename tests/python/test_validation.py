@@ -22,6 +22,7 @@ from clv_segments.mart_expectations import (
 )
 from clv_segments.validation import run_validation
 from conftest import DEMO_AS_OF_DATE
+from headless_chromium import HeadlessChromium
 
 from dbt_harness import PROJECT_DIR
 
@@ -48,6 +49,33 @@ def test_suite_passes_on_a_fresh_build_and_writes_data_docs(clean_report):
     index = clean_report.data_docs_index
     assert index is not None and index.name == "index.html"
     assert "customer_predictions.rule_checks" in index.read_text(encoding="utf-8")
+
+
+def test_data_docs_open_offline_with_their_styling(clean_report):
+    """The site loads no script or stylesheet from a CDN, and its index draws the results table."""
+    offline = clean_report.data_docs_offline
+    assert offline is not None, "node_modules not found: make install runs npm ci"
+    assert offline.unknown_urls == ()
+    site = clean_report.data_docs_index.parent
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "cdn" not in html.lower() and "unpkg.com" not in html, page
+    validation_runs = len({result.mart + result.kind for result in clean_report.results})
+
+    with HeadlessChromium(window_size=(1400, 1000)) as browser:
+        page = browser.open(clean_report.data_docs_index.as_uri())
+        # bootstrap-table draws the rows from data in the page: no table without its scripts
+        rows = page.evaluate(
+            "jQuery('table[data-toggle=\"table\"], table.table').first()"
+            ".bootstrapTable('getData').length"
+        )
+        navbar = page.evaluate("getComputedStyle(document.querySelector('.navbar')).display")
+        errors = browser.console_errors()
+        remote = [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))]
+    assert rows == validation_runs
+    assert navbar == "flex"  # bootstrap.css styles the navbar (the browser default: block)
+    assert errors == []
+    assert remote == []
 
 
 def _corrupt_copy(source: Path, target: Path) -> dict[str, list[str]]:
