@@ -113,7 +113,8 @@ def hand_made_warehouse(tmp_path_factory) -> Path:
                 average_days_between_orders double, churn_probability double,
                 churn_risk varchar, expected_date_of_next_order date, probability_alive double,
                 expected_average_order_value decimal(18, 2), first_order_at timestamp,
-                last_order_at timestamp, prediction_status varchar, as_of_date date,
+                last_order_at timestamp, days_since_last_order integer,
+                prediction_status varchar, as_of_date date,
                 prediction_window_days integer
             )
             """
@@ -128,7 +129,7 @@ def hand_made_warehouse(tmp_path_factory) -> Path:
             )
             con.execute(
                 "insert into marts.customer_predictions values "
-                "(?, 40, ?, ?, ?, 1.5, 20, null, 0.5, 'medium', null, 0.9, 21, ?, ?, ?, ?, 365)",
+                "(?, 40, ?, ?, ?, 1.5, 20, null, 0.5, 'medium', null, 0.9, 21, ?, ?, ?, ?, ?, 365)",
                 [
                     customer_id,
                     predicted,
@@ -136,6 +137,7 @@ def hand_made_warehouse(tmp_path_factory) -> Path:
                     orders,
                     last,
                     last,
+                    days,
                     status,
                     AS_OF,
                 ],

@@ -60,6 +60,7 @@ scored as (
         history.average_days_between_orders,
         history.first_order_at,
         history.last_order_at,
+        history.days_since_last_order,
         history.has_valid_order,
         rft.customer_id is not null as is_in_history_window,
         fit.purchase_model,
@@ -147,6 +148,7 @@ final as (
         cast(expected_average_order_value as {{ type_money_unrounded() }}) as expected_average_order_value,
         first_order_at,
         last_order_at,
+        cast(days_since_last_order as {{ dbt.type_int() }}) as days_since_last_order,
         case
             when not has_valid_order then 'no_valid_order'
             when purchase_model_status = 'not_ready' then 'model_not_ready'

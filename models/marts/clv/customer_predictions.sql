@@ -28,6 +28,7 @@ final as (
         expected_average_order_value,
         first_order_at,
         last_order_at,
+        days_since_last_order,
         prediction_status,
         as_of_date,
         prediction_window_days,

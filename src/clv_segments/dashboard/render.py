@@ -1,52 +1,20 @@
-"""The CLV dashboard (seed 002) as one self-contained HTML page, written after the build.
+"""The dashboard page as one HTML string: cards, tables, inline SVG charts, inline CSS and script.
 
-It reads the marts of the warehouse file and writes a single HTML file with inline CSS, inline
-SVG charts (drawn in Python, see ``svg_charts``) and one small inline script that sorts tables.
-A Content-Security-Policy forbids every network request, so the page opens offline, from disk.
-
-Cards, as on Klaviyo's CLV dashboard:
-
-- the model card, from the marts only: the current fit (``marts.clv_model_diagnostics``, fit_scope
-  current): the purchase model in use and why (choice_reason), the backtest's calibration date
-  and holdout days, historical and prediction periods, last update (the as-of date), the
-  parameters of the purchase model (r, alpha, a, b; or r, alpha, s, beta for Pareto/NBD) and of
-  Gamma-Gamma, and the readiness checks; then the backtest every build makes
-  (``marts.clv_backtest_metrics``): each candidate's figures on the holdout beside the naive
-  baselines and the hindsight ceiling, the chosen one highlighted, the churn calibration per
-  band (``marts.clv_backtest_calibration``) and predicted versus actual purchases and revenue.
-  When the backtest did not run, one sentence says why ("History too short to backtest: ...");
-- five example profiles chosen by seed 002's rules (``EXAMPLE_PROFILE_RULES``), on valid-order
-  counts and days since the last valid order; among the matches, the scored customer with the
-  median predicted CLV (ties: the smaller customer_id), so an example is typical, not extreme;
-- segments using CLV (``marts.segment_summary``), sortable by each column, with their email
-  guardrails (``marts.segment_email_health.guardrail_status``): "ok" only when checked and
-  clear, "breached: ...", or "no history yet" while the membership history does not cover
-  the window (the guardrails are not checked then; never shown as ok);
-- exposures using CLV: the dbt exposures of the manifest (what seed 002 calls the campaigns,
-  flows and forms using CLV);
-- charts: predicted CLV distribution, churn risk bands, tier and persona sizes with their share
-  of revenue.
-
-A mart (or the manifest) that is missing makes its card say so (e.g. "segments not built"); the
-page is still written. Values are shown with the formats of ``fmt_*`` below, which tests rely on.
+The stylesheet and the table-sorting script are files beside this module (``static/``), inlined
+into the page so it stays one self-contained file; a Content-Security-Policy forbids every
+network request.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from html import escape
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
-import duckdb
-
 from clv_segments import __version__
-from clv_segments.exports import unchecked_reason
-from clv_segments.svg_charts import (
+from clv_segments.dashboard.charts import (
     GREEN,
     INK,
     MUTED,
@@ -57,7 +25,6 @@ from clv_segments.svg_charts import (
     Bar,
     CalibrationPoint,
     CalibrationSeries,
-    HistogramBin,
     PairedBar,
     TimelinePoint,
     calibration_plot,
@@ -66,371 +33,32 @@ from clv_segments.svg_charts import (
     paired_bars,
     timeline,
 )
-from clv_segments.warehouse import connect_read_only, relation_exists
-
-__all__ = [
-    "DEFAULT_DASHBOARD_PATH",
-    "DEFAULT_MANIFEST_PATH",
-    "EXAMPLE_PROFILE_RULES",
-    "DashboardResult",
-    "ExampleRule",
-    "fmt_count",
-    "fmt_days",
-    "fmt_money",
-    "fmt_orders",
-    "fmt_probability",
-    "fmt_purchases",
-    "fmt_score",
-    "fmt_share",
-    "clv_bin_edges",
-    "write_dashboard",
-]
-
-DEFAULT_DASHBOARD_PATH = Path("artifacts/dashboard/index.html")
-DEFAULT_MANIFEST_PATH = Path("target/manifest.json")
-CHART_KINDS = ("clv_tier", "aov_tier", "persona")
-"""segment_summary kinds drawn in the sizes-and-revenue chart, in this order."""
-NOT_AVAILABLE = "—"
-
-
-# --- formats (shared with the tests) ----------------------------------------------------------
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_money(value: Any) -> str:
-    """Amounts in the reporting currency: 1,234.50."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.2f}"
-
-
-def fmt_count(value: Any) -> str:
-    """Counts: 12,345."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{int(value):,}"
-
-
-def fmt_orders(value: Any) -> str:
-    """Predicted (fractional) numbers of orders: 1.92."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.2f}"
-
-
-def fmt_purchases(value: Any) -> str:
-    """Purchases summed over customers (predicted or actual): 13,660.9."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.1f}"
-
-
-def fmt_score(value: Any) -> str:
-    """Error and rank scores of the backtest (Poisson deviance, RMSE, MAE, Spearman, Brier):
-    0.8663."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.4f}"
-
-
-def fmt_days(value: Any) -> str:
-    """Day counts that may be fractional (average days between orders): 122.0."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):,.1f}"
-
-
-def fmt_probability(value: Any) -> str:
-    """Probabilities as percentages: 66.1 %."""
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value) * 100:.1f} %"
-
-
-def fmt_share(value: Any) -> str:
-    """Shares (fractions) as percentages: 12.3 %."""
-    return fmt_probability(value)
-
-
-def _fmt_date(value: Any) -> str:
-    if _is_missing(value):
-        return NOT_AVAILABLE
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def clv_bin_edges(low: float, high: float) -> list[float]:
-    """Histogram edges for a long-tailed amount: 0, then the 1-2-5 series (1, 2, 5, 10, 20, ...)
-    from its largest value at or below ``low`` (at least 1) up to the first value above
-    ``high``. Bars of equal width then stand for equal ratios, as on a log axis."""
-    series: list[float] = []
-    magnitude = 1.0
-    while not series or series[-1] <= high:
-        for factor in (1, 2, 5):
-            series.append(factor * magnitude)
-            if series[-1] > high:
-                break
-        magnitude *= 10
-    start = max(value for value in series if value <= max(low, 1.0))
-    return [0.0] + [value for value in series if value >= start]
-
-
-def _fmt_parameter(value: Any) -> str:
-    return NOT_AVAILABLE if _is_missing(value) else f"{float(value):.4g}"
-
-
-# --- example profiles (seed 002) --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExampleRule:
-    """Seed 002's example-profile rule: a valid-order count range and a recency condition on
-    d = days since the last valid order (as_of_date minus its UTC date)."""
-
-    number: int
-    description: str
-    min_orders: int
-    max_orders: int | None
-    recent_within_days: int | None = None  # d < N ("within the last N days")
-    older_than_days: int | None = None  # d > N ("more than N days ago")
-
-    def where_clause(self) -> tuple[str, list[Any]]:
-        """SQL condition on customer_predictions (with a days_since_last_order column)."""
-        conditions, params = ["historic_number_of_orders >= ?"], [self.min_orders]
-        if self.max_orders is not None:
-            conditions.append("historic_number_of_orders <= ?")
-            params.append(self.max_orders)
-        if self.recent_within_days is not None:
-            conditions.append("days_since_last_order < ?")
-            params.append(self.recent_within_days)
-        if self.older_than_days is not None:
-            conditions.append("days_since_last_order > ?")
-            params.append(self.older_than_days)
-        return " and ".join(conditions), params
-
-
-EXAMPLE_PROFILE_RULES: tuple[ExampleRule, ...] = (
-    ExampleRule(1, "More than 3 orders, the last one within the last 90 days", 4, None, 90, None),
-    ExampleRule(2, "2 orders, the last one within the last 90 days", 2, 2, 90, None),
-    ExampleRule(3, "1 order, placed within the last 60 days", 1, 1, 60, None),
-    ExampleRule(4, "More than 3 orders, the last one more than 180 days ago", 4, None, None, 180),
-    ExampleRule(5, "1 order, placed more than 60 days ago", 1, 1, None, 60),
+from clv_segments.dashboard.formats import (
+    NOT_AVAILABLE,
+    fmt_count,
+    fmt_date,
+    fmt_days,
+    fmt_money,
+    fmt_orders,
+    fmt_parameter,
+    fmt_probability,
+    fmt_purchases,
+    fmt_score,
+    fmt_share,
+    is_missing,
+)
+from clv_segments.dashboard.queries import (
+    CHART_KINDS,
+    DashboardData,
+    Forecaster,
+    SegmentGuardrails,
+    forecaster_position,
 )
 
-PROFILE_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("historic_number_of_orders", "Historic number of orders", fmt_count),
-    ("days_since_last_order", "Days since last order", fmt_count),
-    ("historic_clv", "Historic CLV", fmt_money),
-    ("predicted_clv", "Predicted CLV", fmt_money),
-    ("total_clv", "Total CLV", fmt_money),
-    ("predicted_number_of_orders", "Predicted number of orders", fmt_orders),
-    ("average_order_value", "Average order value", fmt_money),
-    ("average_days_between_orders", "Average days between orders", fmt_days),
-    ("churn_probability", "Churn probability", fmt_probability),
-    ("churn_risk", "Churn risk", lambda v: NOT_AVAILABLE if _is_missing(v) else str(v)),
-    ("expected_date_of_next_order", "Expected date of next order", _fmt_date),
-)
+_STATIC = files("clv_segments.dashboard") / "static"
+CSS = (_STATIC / "dashboard.css").read_text(encoding="utf-8")
+SORT_SCRIPT = (_STATIC / "sort_tables.js").read_text(encoding="utf-8")
 
-
-# --- reading the marts ------------------------------------------------------------------------
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    cursor = con.execute(sql, list(params))
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-_PREDICTIONS_WITH_RECENCY = """
-    select
-        *,
-        date_diff('day', cast(last_order_at as date), cast(as_of_date as date))
-            as days_since_last_order
-    from marts.customer_predictions
-    where historic_number_of_orders > 0
-"""
-
-
-def _example_profile(con: duckdb.DuckDBPyConnection, rule: ExampleRule) -> tuple[dict | None, int]:
-    condition, params = rule.where_clause()
-    sql = f"""
-        with matches as (
-            select *, prediction_status = 'scored' as is_scored
-            from ({_PREDICTIONS_WITH_RECENCY})
-            where {condition}
-        ),
-        ranked as (
-            select
-                *,
-                row_number() over (
-                    partition by is_scored order by predicted_clv, customer_id
-                ) as position,
-                count(*) over (partition by is_scored) as n_same,
-                count(*) over () as n_matches
-            from matches
-        )
-        select * from ranked
-        where position = (n_same + 1) // 2
-        order by is_scored desc
-        limit 1
-    """
-    found = _rows(con, sql, params)
-    if not found:
-        return None, 0
-    return found[0], int(found[0]["n_matches"])
-
-
-@dataclass(frozen=True)
-class SegmentGuardrails:
-    """One row of marts.segment_email_health, as the segments table shows it."""
-
-    status: str | None  # ok | breach | no_history_yet
-    breached: str = ""
-    not_checked_because: str = ""
-
-
-@dataclass(frozen=True)
-class Forecaster:
-    """One forecaster of marts.clv_backtest_metrics (a candidate model, a naive baseline or the
-    hindsight ceiling) with its metrics."""
-
-    model: str
-    kind: str  # model | baseline | ceiling
-    is_chosen: bool
-    status: str  # measured | history_too_short | fit_failed
-    status_detail: str
-    metrics: Mapping[str, float | None]
-    calibration_date: date
-    as_of_date: date
-    holdout_days: int
-
-    @property
-    def measured(self) -> bool:
-        return self.status == "measured"
-
-
-@dataclass
-class DashboardData:
-    generated_at: datetime
-    database: str
-    kpis: dict[str, Any] = field(default_factory=dict)
-    current_fit: list[dict] = field(default_factory=list)  # clv_model_diagnostics, current
-    model_choice: dict = field(default_factory=dict)  # model_name, choice_reason
-    backtest: list[Forecaster] = field(default_factory=list)  # clv_backtest_metrics, pivoted
-    calibration: list[dict] = field(default_factory=list)  # clv_backtest_calibration
-    examples: list[tuple[ExampleRule, dict | None, int]] = field(default_factory=list)
-    clv_bins: list[HistogramBin] = field(default_factory=list)
-    churn_counts: dict[str, int] = field(default_factory=dict)
-    segments: list[dict] | None = None  # None: segment_summary not built
-    guardrails: dict[str, SegmentGuardrails] | None = None  # None: segment_email_health not built
-    segment_sizes: list[dict] | None = None
-    exposures: list[dict] | None = None  # None: no manifest
-    missing: dict[str, str] = field(default_factory=dict)  # card -> why it is empty
-
-
-def _load_predictions(con: duckdb.DuckDBPyConnection, data: DashboardData) -> None:
-    data.kpis = _rows(
-        con,
-        """
-        select
-            count(*) as customers,
-            count(*) filter (where historic_number_of_orders > 0) as buyers,
-            count(*) filter (where prediction_status = 'scored') as scored,
-            sum(historic_clv) as historic_clv_total,
-            sum(predicted_clv) as predicted_clv_total,
-            count(*) filter (where churn_risk = 'high') as high_churn_risk,
-            max(as_of_date) as as_of_date,
-            max(prediction_window_days) as prediction_window_days
-        from marts.customer_predictions
-        """,
-    )[0]
-    for rule in EXAMPLE_PROFILE_RULES:
-        profile, n_matches = _example_profile(con, rule)
-        data.examples.append((rule, profile, n_matches))
-    (p05, largest) = con.execute(
-        "select quantile_cont(predicted_clv, 0.05), max(predicted_clv) "
-        "from marts.customer_predictions where prediction_status = 'scored'"
-    ).fetchone()
-    if largest is not None:
-        edges = clv_bin_edges(float(p05), float(largest))
-        cases = " ".join(
-            f"when predicted_clv < {edge!r} then {index}" for index, edge in enumerate(edges[1:])
-        )
-        counts = dict(
-            con.execute(
-                f"select case {cases} else {len(edges) - 2} end as bin, count(*) "
-                "from marts.customer_predictions where prediction_status = 'scored' group by 1"
-            ).fetchall()
-        )
-        data.clv_bins = [
-            HistogramBin(low=low, high=high, count=int(counts.get(index, 0)))
-            for index, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True))
-        ]
-    data.churn_counts = dict(
-        con.execute(
-            "select coalesce(churn_risk, 'no prediction'), count(*) "
-            "from marts.customer_predictions group by 1"
-        ).fetchall()
-    )
-
-
-def _load_segments(con: duckdb.DuckDBPyConnection, data: DashboardData) -> None:
-    data.segments = _rows(
-        con,
-        """
-        select
-            segment_name, segment_kind, description, members, emailable_members,
-            clv_attributes_used, revenue_share, membership_last_changed_at
-        from marts.segment_summary
-        order by segment_name
-        """,
-    )
-    if relation_exists(con, "marts", "segment_email_health"):
-        data.guardrails = {
-            name: SegmentGuardrails(
-                status=status,
-                breached=(breached or "guardrails breached") if status == "breach" else "",
-                not_checked_because=(
-                    unchecked_reason(starts_on, int(window_days), window_starts_on)
-                    if status == "no_history_yet"
-                    else ""
-                ),
-            )
-            for name, status, breached, starts_on, window_days, window_starts_on in con.execute(
-                "select segment_name, guardrail_status, breached_guardrails, history_starts_on, "
-                "health_window_days, window_starts_on from marts.segment_email_health"
-            ).fetchall()
-        }
-    kinds = ", ".join(f"'{kind}'" for kind in CHART_KINDS)
-    data.segment_sizes = _rows(
-        con,
-        f"""
-        select segment_name, segment_kind, members, revenue_share
-        from marts.segment_summary
-        where segment_kind in ({kinds})
-        order by segment_kind, catalog_position, segment_name
-        """,
-    )
-
-
-def _load_exposures(manifest_path: Path) -> list[dict]:
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    exposures = []
-    for exposure in manifest.get("exposures", {}).values():
-        models = sorted(
-            node.split(".")[-1]
-            for node in exposure.get("depends_on", {}).get("nodes", [])
-            if node.startswith("model.")
-        )
-        meta = exposure.get("meta") or exposure.get("config", {}).get("meta") or {}
-        owner = exposure.get("owner") or {}
-        exposures.append(
-            {
-                "name": exposure.get("label") or exposure["name"],
-                "type": exposure.get("type", ""),
-                "maturity": exposure.get("maturity") or "",
-                "owner": owner.get("name") or owner.get("email") or "",
-                "models": models,
-                "clv_attributes_used": meta.get("clv_attributes_used", []),
-                "description": exposure.get("description", ""),
-            }
-        )
-    return sorted(exposures, key=lambda e: e["name"])
-
-
-CANDIDATE_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
-BASELINES = ("zero", "past_rate", "spend_rank", "average_gap")
-FORECASTER_KINDS = ("model", "baseline", "ceiling")
 MODEL_LABELS = {
     "bgnbd": "BG/NBD",
     "pareto_nbd": "Pareto/NBD",
@@ -461,254 +89,20 @@ def _model_label(model: Any) -> str:
     return MODEL_LABELS.get(str(model), str(model))
 
 
-def _current_fit(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The fit the predictions use: clv_model_diagnostics' fit_scope current rows (the chosen
-    purchase model and Gamma-Gamma)."""
-    return _rows(
-        con,
-        """
-        select *
-        from marts.clv_model_diagnostics
-        where fit_scope = 'current'
-        order by model_role, model_name
-        """,
-    )
+PROFILE_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("historic_number_of_orders", "Historic number of orders", fmt_count),
+    ("days_since_last_order", "Days since last order", fmt_count),
+    ("historic_clv", "Historic CLV", fmt_money),
+    ("predicted_clv", "Predicted CLV", fmt_money),
+    ("total_clv", "Total CLV", fmt_money),
+    ("predicted_number_of_orders", "Predicted number of orders", fmt_orders),
+    ("average_order_value", "Average order value", fmt_money),
+    ("average_days_between_orders", "Average days between orders", fmt_days),
+    ("churn_probability", "Churn probability", fmt_probability),
+    ("churn_risk", "Churn risk", lambda v: NOT_AVAILABLE if is_missing(v) else str(v)),
+    ("expected_date_of_next_order", "Expected date of next order", fmt_date),
+)
 
-
-def _model_choice(con: duckdb.DuckDBPyConnection) -> dict:
-    """The chosen purchase model and why, from any clv_model_diagnostics row that has them (the
-    card still says why when the current purchase-model row is missing); {} if none."""
-    rows = _rows(
-        con,
-        """
-        select model_name, choice_reason
-        from marts.clv_model_diagnostics
-        where is_chosen
-            and choice_reason is not null
-        order by fit_scope desc, model_name
-        """,
-    )
-    return rows[0] if rows else {}
-
-
-def _forecaster_position(model: str, kind: str) -> tuple:
-    """Candidates, then baselines, then the ceiling; each in the marts' documented order."""
-    known = CANDIDATE_MODELS if kind == "model" else BASELINES if kind == "baseline" else ()
-    kind_position = (
-        FORECASTER_KINDS.index(kind) if kind in FORECASTER_KINDS else len(FORECASTER_KINDS)
-    )
-    position = known.index(model) if model in known else len(known)
-    return kind_position, position, model
-
-
-def _backtest_metrics(con: duckdb.DuckDBPyConnection) -> list[Forecaster]:
-    """marts.clv_backtest_metrics (one row per forecaster and metric), one Forecaster each."""
-    rows = _rows(
-        con,
-        """
-        select
-            model, model_kind, metric, value, is_chosen, backtest_status, status_detail,
-            calibration_date, as_of_date, holdout_days
-        from marts.clv_backtest_metrics
-        order by model, metric
-        """,
-    )
-    by_model: dict[str, list[dict]] = {}
-    for row in rows:
-        by_model.setdefault(str(row["model"]), []).append(row)
-    forecasters = []
-    for model, model_rows in by_model.items():
-        first = model_rows[0]
-        statuses = {str(row["backtest_status"]) for row in model_rows}
-        status = "measured" if statuses == {"measured"} else sorted(statuses - {"measured"})[0]
-        details = sorted({str(row["status_detail"]) for row in model_rows if row["status_detail"]})
-        forecasters.append(
-            Forecaster(
-                model=model,
-                kind=str(first["model_kind"]),
-                is_chosen=any(bool(row["is_chosen"]) for row in model_rows),
-                status=status,
-                status_detail="; ".join(details),
-                metrics={str(row["metric"]): row["value"] for row in model_rows},
-                calibration_date=first["calibration_date"],
-                as_of_date=first["as_of_date"],
-                holdout_days=int(first["holdout_days"]),
-            )
-        )
-    return sorted(forecasters, key=lambda f: _forecaster_position(f.model, f.kind))
-
-
-def _backtest_not_run(forecasters: Sequence[Forecaster]) -> str:
-    """Why the backtest has nothing to show ("" when a candidate model was measured)."""
-    candidates = [f for f in forecasters if f.kind == "model"]
-    if any(f.measured for f in candidates):
-        return ""
-    if not candidates:
-        return "The backtest scored no candidate model: marts.clv_backtest_metrics has none."
-    details = "; ".join(sorted({f.status_detail for f in candidates if f.status_detail}))
-    if any(f.status == "history_too_short" for f in candidates):
-        return f"History too short to backtest: {details or 'a readiness check failed'}."
-    return f"The backtest did not run, every candidate's fit failed: {details or 'no detail'}."
-
-
-def _backtest_calibration(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    return _rows(
-        con,
-        """
-        select
-            model, churn_band, band_lower, band_upper, customers, mean_predicted_churn,
-            observed_churn_share, is_chosen
-        from marts.clv_backtest_calibration
-        order by model, churn_band
-        """,
-    )
-
-
-def load_dashboard_data(
-    database: str | Path,
-    manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    generated_at: datetime | None = None,
-) -> DashboardData:
-    """Everything the page shows, read from the warehouse file and the manifest."""
-    data = DashboardData(generated_at=generated_at or datetime.now(UTC), database=str(database))
-    with connect_read_only(database) as con:
-        if relation_exists(con, "marts", "customer_predictions"):
-            _load_predictions(con, data)
-        else:
-            data.missing["predictions"] = "marts.customer_predictions not built: run dbt build."
-        if relation_exists(con, "marts", "clv_model_diagnostics"):
-            data.current_fit = _current_fit(con)
-            data.model_choice = _model_choice(con)
-        else:
-            data.missing["model"] = "marts.clv_model_diagnostics not built: run dbt build."
-        if relation_exists(con, "marts", "clv_backtest_metrics"):
-            data.backtest = _backtest_metrics(con)
-            not_run = _backtest_not_run(data.backtest)
-            if not_run:
-                data.missing["backtest"] = not_run
-        else:
-            data.missing["backtest"] = "marts.clv_backtest_metrics not built: run dbt build."
-        if "backtest" not in data.missing:
-            if relation_exists(con, "marts", "clv_backtest_calibration"):
-                data.calibration = _backtest_calibration(con)
-                if not data.calibration:
-                    data.missing["calibration"] = (
-                        "marts.clv_backtest_calibration has no row: no candidate predicted a "
-                        "churn probability at the calibration date."
-                    )
-            else:
-                data.missing["calibration"] = (
-                    "marts.clv_backtest_calibration not built: run dbt build."
-                )
-        if relation_exists(con, "marts", "segment_summary"):
-            _load_segments(con, data)
-        else:
-            data.missing["segments"] = "Segments not built: marts.segment_summary is missing."
-    if manifest_path is not None and Path(manifest_path).is_file():
-        data.exposures = _load_exposures(Path(manifest_path))
-    else:
-        data.missing["exposures"] = (
-            f"No dbt manifest at {manifest_path}: run dbt parse (or dbt docs generate)."
-        )
-    return data
-
-
-# --- rendering --------------------------------------------------------------------------------
-
-CSS = """
-:root { --ink: #1f2933; --muted: #5f6b7a; --line: #e4e8ee; --bg: #f5f7fa; --card: #fff;
-  --green: #2e9e5b; --yellow: #e0a800; --red: #d64545; --blue: #3b6fb6; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  color: var(--ink); background: var(--bg); }
-header { padding: 20px 32px 8px; }
-header h1 { margin: 0 0 4px; font-size: 24px; }
-header p { margin: 0; color: var(--muted); }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px;
-  padding: 16px 32px 32px; }
-section.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
-  padding: 16px 20px; min-width: 0; }
-section.wide { grid-column: 1 / -1; }
-h2 { font-size: 16px; margin: 0 0 10px; }
-h3 { font-size: 14px; margin: 14px 0 6px; }
-.kpis { display: flex; flex-wrap: wrap; gap: 12px; padding: 8px 32px 0; }
-.kpi { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
-  padding: 10px 16px; min-width: 170px; }
-.kpi .label { color: var(--muted); font-size: 12px; }
-.kpi .value { font-size: 20px; font-weight: 600; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
-dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line);
-  vertical-align: top; }
-td.num, th.num { text-align: right; }
-th button { all: unset; cursor: pointer; font-weight: 600; }
-th button::after { content: " \\2195"; color: var(--muted); font-weight: 400; }
-th[aria-sort="ascending"] button::after { content: " \\2191"; color: var(--ink); }
-th[aria-sort="descending"] button::after { content: " \\2193"; color: var(--ink); }
-.pill { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
-  background: #eef2f7; margin: 1px 2px 1px 0; }
-.risk-low { background: #e3f4ea; color: #1d6b3d; }
-.risk-medium { background: #fdf3d6; color: #7a5a00; }
-.risk-high { background: #fbe3e3; color: #9b2323; }
-.ok { color: var(--green); font-weight: 600; }
-.fail { color: var(--red); font-weight: 600; }
-.unchecked { color: #7a5a00; font-style: italic; }
-.empty { color: var(--muted); font-style: italic; }
-.profiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr));
-  gap: 12px; }
-.profile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
-.profile h3 { margin-top: 0; }
-.profile .rule { color: var(--muted); font-size: 12px; margin-bottom: 6px; }
-.profile dl.facts { grid-template-columns: 1fr auto; font-size: 13px; }
-.profile dl.facts dd { text-align: right; }
-.table-wrap { overflow-x: auto; }
-table.compact { font-size: 13px; }
-table.compact th, table.compact td { padding: 5px 6px; }
-table.compact thead th { vertical-align: bottom; }
-tr.chosen th, tr.chosen td { background: #eaf1fb; }
-th[scope="row"] { font-weight: 600; min-width: 210px; }
-.note { color: var(--muted); font-size: 12px; font-weight: 400; }
-.chosen-pill { background: var(--blue); color: #fff; }
-svg.chart { width: 100%; height: auto; display: block; max-width: 760px; }
-.chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
-  gap: 8px 24px; align-items: start; }
-footer { color: var(--muted); padding: 0 32px 24px; font-size: 12px; }
-"""
-
-SORT_SCRIPT = """
-(function () {
-  "use strict";
-  function compare(a, b, numeric) {
-    if (numeric) { return parseFloat(a) - parseFloat(b); }
-    return a.localeCompare(b);
-  }
-  document.querySelectorAll("table.sortable").forEach(function (table) {
-    var headers = Array.prototype.slice.call(table.querySelectorAll("th[data-sort]"));
-    headers.forEach(function (th) {
-      th.querySelector("button").addEventListener("click", function () {
-        var ascending = th.getAttribute("aria-sort") !== "ascending";
-        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var column = th.cellIndex;
-        var numeric = th.getAttribute("data-sort") === "number";
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (left, right) {
-          var a = left.cells[column].getAttribute("data-value");
-          var b = right.cells[column].getAttribute("data-value");
-          if (a === "" || a === null) { return (b === "" || b === null) ? 0 : 1; }
-          if (b === "" || b === null) { return -1; }
-          var order = compare(a, b, numeric);
-          return ascending ? order : -order;
-        });
-        rows.forEach(function (row) { body.appendChild(row); });
-      });
-    });
-  });
-})();
-"""
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -785,8 +179,8 @@ def _parameter_rows(model: str, row: dict, names: Sequence[str]) -> list[str]:
     for name in names:
         rows.append(
             f"<tr><td>{escape(model)}</td><td>{name}</td>"
-            f"<td class='num' data-field='param_{name}'>{_fmt_parameter(row.get(f'param_{name}'))}"
-            f"</td><td class='num'>{_fmt_parameter(row.get(f'param_{name}_std_error'))}</td></tr>"
+            f"<td class='num' data-field='param_{name}'>{fmt_parameter(row.get(f'param_{name}'))}"
+            f"</td><td class='num'>{fmt_parameter(row.get(f'param_{name}_std_error'))}</td></tr>"
         )
     return rows
 
@@ -826,7 +220,7 @@ def _render_current_fit(data: DashboardData) -> str:
         _fact("Why this model", str(choice_reason or NOT_AVAILABLE), "choice_reason"),
         _fact(
             "Backtest calibration date",
-            _fmt_date(reference.calibration_date if reference else None),
+            fmt_date(reference.calibration_date if reference else None),
             "calibration_date",
         ),
         _fact("Backtest holdout", f"{fmt_count(holdout_days)} days", "holdout_days"),
@@ -845,7 +239,7 @@ def _render_current_fit(data: DashboardData) -> str:
             f"{fmt_count(any_row.get('churn_horizon_days'))} days",
             "churn_horizon_days",
         ),
-        _fact("Last update (as of)", _fmt_date(any_row.get("as_of_date")), "as_of_date"),
+        _fact("Last update (as of)", fmt_date(any_row.get("as_of_date")), "as_of_date"),
         _fact("Page generated", data.generated_at.strftime("%Y-%m-%d %H:%M UTC"), "generated_at"),
         _fact(
             "Status",
@@ -860,7 +254,7 @@ def _render_current_fit(data: DashboardData) -> str:
         [
             name
             for name in ("r", "alpha", "a", "b", "s", "beta")
-            if not _is_missing(purchases.get(f"param_{name}"))
+            if not is_missing(purchases.get(f"param_{name}"))
         ],
     )
     for label, row, names in (
@@ -1000,7 +394,7 @@ def _backtest_row(forecaster: Forecaster) -> str:
         )
     for metric, _, fmt, _ in BACKTEST_COLUMNS if forecaster.measured else ():
         value = forecaster.metrics.get(metric)
-        if _is_missing(value):
+        if is_missing(value):
             why = "not measured" if forecaster.kind == "model" else "not forecast by this baseline"
             cells.append(
                 f"<td class='num' data-metric='{metric}' title='{why}'>{NOT_AVAILABLE}</td>"
@@ -1019,7 +413,7 @@ def _render_calibration(data: DashboardData, colors: Mapping[str, str]) -> str:
     for row in data.calibration:
         by_model.setdefault(str(row["model"]), []).append(row)
     series = []
-    for model in sorted(by_model, key=lambda m: _forecaster_position(m, "model")):
+    for model in sorted(by_model, key=lambda m: forecaster_position(m, "model")):
         rows = by_model[model]
         chosen = any(row["is_chosen"] for row in rows)
         points = [
@@ -1030,8 +424,8 @@ def _render_calibration(data: DashboardData, colors: Mapping[str, str]) -> str:
                 f"{fmt_share(row['band_upper'])}), {fmt_count(row['customers'])} customers",
             )
             for row in rows
-            if not _is_missing(row["mean_predicted_churn"])
-            and not _is_missing(row["observed_churn_share"])
+            if not is_missing(row["mean_predicted_churn"])
+            and not is_missing(row["observed_churn_share"])
         ]
         series.append(
             CalibrationSeries(
@@ -1066,10 +460,10 @@ def _render_predicted_vs_actual(data: DashboardData, colors: Mapping[str, str]) 
         ("Revenue", "revenue", fmt_money),
     ):
         actual = reference.metrics.get(f"actual_{metric}")
-        bars = [] if _is_missing(actual) else [Bar("actual", float(actual), INK, fmt(actual))]
+        bars = [] if is_missing(actual) else [Bar("actual", float(actual), INK, fmt(actual))]
         for f in measured:
             value = f.metrics.get(f"predicted_{metric}")
-            if _is_missing(value):
+            if is_missing(value):
                 continue
             if f.kind == "model":
                 label = _model_label(f.model) + (" (chosen)" if f.is_chosen else "")
@@ -1102,10 +496,10 @@ def _render_backtest(data: DashboardData) -> str:
         rows = "".join(_backtest_row(f) for f in data.backtest)
         body = (
             "<p>Each candidate purchase model was fitted on the orders up to the calibration "
-            f"date, {_fmt_date(reference.calibration_date)}, and scored on what the "
+            f"date, {fmt_date(reference.calibration_date)}, and scored on what the "
             f"{fmt_count(reference.metrics.get('customers'))} customers of that date did in the "
             f"{fmt_count(reference.holdout_days)} days up to the as-of date, "
-            f"{_fmt_date(reference.as_of_date)}, beside naive baselines and the hindsight "
+            f"{fmt_date(reference.as_of_date)}, beside naive baselines and the hindsight "
             "ceiling. Purchases and revenue are holdout totals; hover a column for what it "
             "measures.</p>"
             "<div class='table-wrap'><table id='backtest-table' class='compact'><thead><tr>"
@@ -1129,7 +523,7 @@ def _render_model_card(data: DashboardData) -> str:
 
 
 def _risk_pill(risk: Any) -> str:
-    if _is_missing(risk):
+    if is_missing(risk):
         return NOT_AVAILABLE
     return f"<span class='pill risk-{escape(str(risk))}'>{escape(str(risk))}</span>"
 
@@ -1143,7 +537,7 @@ def _profile_timeline(profile: dict) -> str:
         ("expected_date_of_next_order", "Expected next order", "expected"),
     ):
         value = profile.get(column)
-        if not _is_missing(value):
+        if not is_missing(value):
             day = value.date() if isinstance(value, datetime) else value
             points.append(TimelinePoint(day=day, label=label, kind=kind))
     return timeline(points, title=f"Orders and expected next order of {profile['customer_id']}")
@@ -1200,13 +594,13 @@ def _sortable_table(table_id: str, columns: Sequence[tuple[str, str, str]], rows
 
 
 def _cell(text: str, value: Any, css: str = "") -> str:
-    raw = "" if _is_missing(value) else str(value)
+    raw = "" if is_missing(value) else str(value)
     css_attr = f" class='{css}'" if css else ""
     return f"<td{css_attr} data-value='{escape(raw, quote=True)}'>{text}</td>"
 
 
 def _attributes_list(value: Any) -> list[str]:
-    if _is_missing(value):
+    if is_missing(value):
         return []
     if isinstance(value, list | tuple):
         return [str(v) for v in value if str(v).strip()]
@@ -1256,7 +650,7 @@ def _render_segments(data: DashboardData) -> str:
                     ", ".join(attributes),
                 )
                 + _cell(fmt_share(s["revenue_share"]), s["revenue_share"], "num")
-                + _cell(_fmt_date(changed), _fmt_date(changed) if changed else None)
+                + _cell(fmt_date(changed), fmt_date(changed) if changed else None)
                 + _guardrail_cell(data.guardrails, str(s["segment_name"]))
                 + "</tr>"
             )
@@ -1403,7 +797,7 @@ def _render_sizes(data: DashboardData) -> str:
 
 def render_html(data: DashboardData) -> str:
     """The whole page as one string (inline CSS, SVG and script; no external resource)."""
-    as_of = _fmt_date(data.kpis.get("as_of_date")) if data.kpis else NOT_AVAILABLE
+    as_of = fmt_date(data.kpis.get("as_of_date")) if data.kpis else NOT_AVAILABLE
     sections = [
         _render_model_card(data),
         _render_examples(data),
@@ -1427,26 +821,3 @@ def render_html(data: DashboardData) -> str:
         f"{data.generated_at.strftime('%Y-%m-%d %H:%M UTC')} from {escape(data.database)}."
         f"</footer><script>{SORT_SCRIPT}</script></body></html>"
     )
-
-
-@dataclass(frozen=True)
-class DashboardResult:
-    path: Path
-    missing: Mapping[str, str]  # card -> why it is empty
-
-
-def write_dashboard(
-    database: str | Path,
-    out: str | Path = DEFAULT_DASHBOARD_PATH,
-    manifest_path: str | Path | None = DEFAULT_MANIFEST_PATH,
-    generated_at: datetime | None = None,
-) -> DashboardResult:
-    """Read the marts and write the dashboard page to ``out``; returns its path and the cards
-    left empty (with why)."""
-    data = load_dashboard_data(database, manifest_path, generated_at)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render_html(data), encoding="utf-8")
-    tmp.replace(path)
-    return DashboardResult(path=path, missing=dict(data.missing))
