@@ -52,7 +52,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@touch $@
 
 # the stylesheets and scripts GX Data Docs load from CDNs, pinned in package-lock.json, so the
-# site clv-segments validate writes opens offline (clv_segments/data_docs.py)
+# site clv-segments validate writes opens offline (clv_segments/quality/data_docs.py)
 node_modules/.installed: package.json package-lock.json .npmrc
 	@command -v npm >/dev/null || { echo "npm is missing: install Debian's npm (the Data Docs assets come from package-lock.json)"; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

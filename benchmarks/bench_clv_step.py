@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv_segments.bgnbd import fit_bgnbd, score_cells
-from clv_segments.gamma_gamma import expected_average_order_value, fit_gamma_gamma
-from clv_segments.scoring import churn_risk, predicted_clv
+from clv_segments.clv.bgnbd import fit_bgnbd, score_cells
+from clv_segments.clv.gamma_gamma import expected_average_order_value, fit_gamma_gamma
+from clv_segments.clv.scoring import churn_risk, predicted_clv
 
 TRUTH = {"r": 0.243, "alpha": 4.414 * 7, "a": 0.793, "b": 2.426}  # CDNOW's, per day
 SPEND = {"p": 6.25, "q": 3.74, "v": 15.44}
@@ -46,7 +46,7 @@ def progress(message: str) -> None:
 def simulate_daily_customers(n: int, seed: int) -> pd.DataFrame:
     """frequency, recency, T in whole days and mean repeat spend, one row per customer.
 
-    Continuous-time BG/NBD as in `clv_segments.bgnbd.simulate_bgnbd`, then each customer's
+    Continuous-time BG/NBD as in `clv_segments.clv.bgnbd.simulate_bgnbd`, then each customer's
     first purchase gets a time of day u0 and a first-purchase day T days before as_of_date;
     purchase times are taken to calendar days, repeat occasions are distinct days after the
     first, recency is the last such day. The first x of N uniform points on (0, T] are

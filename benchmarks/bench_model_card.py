@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from bench_clv_step import simulate_daily_customers
 
-from clv_segments.bgnbd import aggregate_cells
-from clv_segments.cdnow import cdnow_path, read_cdnow
-from clv_segments.clv_model import ClvSettings, fit_backtest, fit_clv, score_cells_from_fit
-from clv_segments.purchase_models import MODEL_NAMES
+from clv_segments.clv.bgnbd import aggregate_cells
+from clv_segments.clv.clv_model import ClvSettings, fit_backtest, fit_clv, score_cells_from_fit
+from clv_segments.clv.purchase_models import MODEL_NAMES
+from clv_segments.demo.cdnow import cdnow_path, read_cdnow
 
 READY = pd.DataFrame({"check_name": ["all"], "passed": [True]})
 

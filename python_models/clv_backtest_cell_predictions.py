@@ -1,11 +1,11 @@
 """One row per purchase model fitted in clv_backtest_fit and calibration cell: the scores over
 the holdout window (clv_backtest_days), which SQL compares with what the customers then did.
 
-Thin wrapper around clv_segments.clv_model.score_cells_from_fit.
+Thin wrapper around clv_segments.clv.clv_model.score_cells_from_fit.
 """
 
-from clv_segments.clv_model import score_cells_from_fit
-from clv_segments.frames import to_pandas
+from clv_segments.clv.clv_model import score_cells_from_fit
+from clv_segments.clv.frames import to_pandas
 
 
 def model(dbt, session):

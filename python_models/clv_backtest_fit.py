@@ -1,13 +1,13 @@
 """One row per (model, metric) of the backtest's calibration fit: every purchase model (bgnbd,
 pareto_nbd, mbgnbd) on the calibration cells, Gamma-Gamma on the calibration repeat customers.
 
-Thin wrapper around clv_segments.clv_model.fit_backtest; the inputs are the customers as of
+Thin wrapper around clv_segments.clv.clv_model.fit_backtest; the inputs are the customers as of
 as_of_date - clv_backtest_days, and the clv rows carry that holdout as the prediction window.
 Settings as for clv_model_fit (literal `dbt.config.get("...")` keys, passed in the YAML config).
 """
 
-from clv_segments.clv_model import ClvSettings, fit_backtest
-from clv_segments.frames import to_pandas
+from clv_segments.clv.clv_model import ClvSettings, fit_backtest
+from clv_segments.clv.frames import to_pandas
 
 
 def model(dbt, session):

@@ -1,14 +1,14 @@
 """One row per (model, metric): the chosen purchase model on the cells, Gamma-Gamma on repeaters.
 
-Thin wrapper: reads its inputs through clv_segments.frames.to_pandas (DuckDB relation, pandas,
-Spark or Snowpark DataFrame) and calls clv_segments.clv_model.fit_clv. The purchase model
+Thin wrapper: reads its inputs through clv_segments.clv.frames.to_pandas (DuckDB relation, pandas,
+Spark or Snowpark DataFrame) and calls clv_segments.clv.clv_model.fit_clv. The purchase model
 (bgnbd, pareto_nbd or mbgnbd) is the one int_clv_model_chosen names, with its reason. The
 settings are the dbt vars, passed through the model's config in python_models/_python_models.yml
 (dbt only hands a Python model the config keys it reads with a literal `dbt.config.get("...")`).
 """
 
-from clv_segments.clv_model import ClvSettings, fit_clv
-from clv_segments.frames import to_pandas
+from clv_segments.clv.clv_model import ClvSettings, fit_clv
+from clv_segments.clv.frames import to_pandas
 
 
 def model(dbt, session):

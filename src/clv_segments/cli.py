@@ -68,7 +68,7 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
-    from clv_segments.generator import generate
+    from clv_segments.demo.generator import generate
 
     as_of = args.as_of_date or datetime.now(UTC).date()
     _progress(
@@ -117,7 +117,7 @@ def _add_load_cdnow(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_load_cdnow(args: argparse.Namespace) -> int:
-    from clv_segments.cdnow import load_cdnow
+    from clv_segments.demo.cdnow import load_cdnow
 
     _progress(f"loading CDNOW {args.variant} into {args.out} ({args.format})")
     summary = load_cdnow(args.out, variant=args.variant, fmt=args.format)
@@ -190,7 +190,7 @@ def _add_backtest(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_backtest(args: argparse.Namespace) -> int:
-    from clv_segments.backtest import format_model_card, read_model_card
+    from clv_segments.clv.backtest import format_model_card, read_model_card
     from clv_segments.warehouse import default_database
 
     card = read_model_card(args.database or default_database())
@@ -281,7 +281,7 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from clv_segments.exports import ExportError, export_activation
+    from clv_segments.activation.exports import ExportError, export_activation
     from clv_segments.warehouse import default_database
 
     try:
@@ -339,8 +339,8 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from clv_segments.mart_expectations import parse_vars_option
-    from clv_segments.validation import format_report, run_validation
+    from clv_segments.quality.mart_expectations import parse_vars_option
+    from clv_segments.quality.validation import format_report, run_validation
     from clv_segments.warehouse import default_database
 
     database = args.database or default_database()
@@ -429,8 +429,8 @@ def _add_backfill(subparsers: argparse._SubParsersAction) -> None:
 def _run_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clv_segments.mart_expectations import parse_vars_option
     from clv_segments.preflight import ConfigurationError
+    from clv_segments.quality.mart_expectations import parse_vars_option
     from clv_segments.runs import (
         EXIT_CONFIGURATION,
         EXIT_LOCKED,
@@ -463,7 +463,7 @@ def _run_run(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     print(format_outcome(outcome))
     if outcome.published and not args.no_activation:
-        from clv_segments.exports import ExportError
+        from clv_segments.activation.exports import ExportError
 
         try:
             _activate(options, artifacts)
@@ -477,8 +477,8 @@ def _run_run(args: argparse.Namespace) -> int:
 
 def _activate(options, artifacts) -> None:
     """Dashboard and exports, from the published warehouse only."""
+    from clv_segments.activation.exports import export_activation
     from clv_segments.dashboard import write_dashboard
-    from clv_segments.exports import export_activation
 
     target = options.target_path or options.project_dir / "target"
     dashboard = write_dashboard(

@@ -41,8 +41,8 @@ from typing import Any
 
 import duckdb
 
-from clv_segments.mart_expectations import load_dbt_vars
 from clv_segments.preflight import ConfigurationError, check_configuration
+from clv_segments.quality.mart_expectations import load_dbt_vars
 from clv_segments.warehouse import relation_exists
 
 __all__ = [
@@ -399,7 +399,7 @@ def _threshold_text(check: str, threshold: float | None) -> str:
 
 def validation_failures(candidate: Path, options: RunOptions, dbt_vars: Mapping) -> list:
     """The Great Expectations suite over the candidate's marts, as audit failures."""
-    from clv_segments.validation import run_validation
+    from clv_segments.quality.validation import run_validation
 
     report = run_validation(
         candidate,

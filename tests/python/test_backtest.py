@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from clv_segments import cli
-from clv_segments.backtest import (
+from clv_segments.clv.backtest import (
     FHL_2005_REFERENCE,
     format_model_card,
     read_model_card,

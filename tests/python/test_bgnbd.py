@@ -10,9 +10,9 @@ import pytest
 from lifetimes import BetaGeoFitter
 from lifetimes.datasets import load_cdnow_summary
 
-from clv_segments import bgnbd
-from clv_segments.backtest import FHL_2005_REFERENCE
-from clv_segments.bgnbd import (
+from clv_segments.clv import bgnbd
+from clv_segments.clv.backtest import FHL_2005_REFERENCE
+from clv_segments.clv.bgnbd import (
     ClvFitError,
     aggregate_cells,
     churn_probability,
@@ -24,7 +24,7 @@ from clv_segments.bgnbd import (
     simulate_bgnbd,
     time_unit_days,
 )
-from clv_segments.frames import to_pandas
+from clv_segments.clv.frames import to_pandas
 
 PARAMS = ("r", "alpha", "a", "b")
 TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

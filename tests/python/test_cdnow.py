@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from clv_segments import cli
-from clv_segments.cdnow import cdnow_path, load_cdnow, read_cdnow
-from clv_segments.rawfiles import arrow_schema
+from clv_segments.demo.cdnow import cdnow_path, load_cdnow, read_cdnow
+from clv_segments.demo.rawfiles import arrow_schema
 
 EXPECTED_CUSTOMERS = {"master": 23_570, "sample": 2_357}
 

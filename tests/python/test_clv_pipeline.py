@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from clv_segments.generator import generate
+from clv_segments.demo.generator import generate
 
 from dbt_harness import FIXTURES_DIR, DbtResult, run_dbt
 

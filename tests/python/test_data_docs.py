@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clv_segments.data_docs import ASSETS, find_node_modules, make_offline
+from clv_segments.quality.data_docs import ASSETS, find_node_modules, make_offline
 
 JQUERY = "https://code.jquery.com/jquery-3.7.1.min.js"
 FONT_AWESOME = "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css"

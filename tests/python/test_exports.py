@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clv_segments import exports
-from clv_segments.exports import export_activation
+from clv_segments.activation import exports
+from clv_segments.activation.exports import export_activation
 
 HEADERS = [
     "Email Address",

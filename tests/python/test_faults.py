@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clv_segments.generator import generate
+from clv_segments.demo.generator import generate
 
 from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, built_once, run_main_job
 

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from clv_segments.frames import to_pandas
+from clv_segments.clv.frames import to_pandas
 
 EXPECTED = pd.DataFrame({"frequency": [1, 0], "recency": [3.0, 0.0], "t": [10.0, 4.0]})
 

@@ -8,9 +8,9 @@ import pytest
 from lifetimes import GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
-from clv_segments.backtest import FHL_2005_REFERENCE
-from clv_segments.bgnbd import ClvFitError
-from clv_segments.gamma_gamma import (
+from clv_segments.clv.backtest import FHL_2005_REFERENCE
+from clv_segments.clv.bgnbd import ClvFitError
+from clv_segments.clv.gamma_gamma import (
     GammaGammaFit,
     expected_average_order_value,
     fit_gamma_gamma,

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from clv_segments import cli
-from clv_segments.generator import FX_RATES, TRUE_GAMMA_GAMMA, generate
-from clv_segments.rawfiles import EVENT_TYPES, RAW_TABLES, arrow_schema, write_table
+from clv_segments.demo.generator import FX_RATES, TRUE_GAMMA_GAMMA, generate
+from clv_segments.demo.rawfiles import EVENT_TYPES, RAW_TABLES, arrow_schema, write_table
 from conftest import PERSONAS
 
 AS_OF = date(2026, 11, 23)

@@ -29,10 +29,10 @@ import pytest
 from lifetimes import BetaGeoFitter
 from lifetimes.utils import calibration_and_holdout_data
 
-from clv_segments.backtest import FHL_2005_REFERENCE
-from clv_segments.cdnow import load_cdnow
-from clv_segments.generator import generate
-from clv_segments.rawfiles import write_table
+from clv_segments.clv.backtest import FHL_2005_REFERENCE
+from clv_segments.demo.cdnow import load_cdnow
+from clv_segments.demo.generator import generate
+from clv_segments.demo.rawfiles import write_table
 
 from dbt_harness import CLV_SEGMENTS, DbtResult, run_dbt, run_main_job
 

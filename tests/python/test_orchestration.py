@@ -19,7 +19,7 @@ from dbt_harness import PROJECT_DIR
 
 dg = pytest.importorskip("dagster", reason="dagster is not installed (pin dagster)")
 
-from clv_segments.generator import generate  # noqa: E402
+from clv_segments.demo.generator import generate  # noqa: E402
 from clv_segments.orchestration.definitions import (  # noqa: E402
     DAILY_CRON,
     JOB_NAME,

@@ -16,9 +16,9 @@ import pytest
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.datasets import load_cdnow_summary, load_cdnow_summary_data_with_monetary_value
 
-from clv_segments import purchase_models as pm
-from clv_segments.bgnbd import aggregate_cells
-from clv_segments.clv_model import (
+from clv_segments.clv import purchase_models as pm
+from clv_segments.clv.bgnbd import aggregate_cells
+from clv_segments.clv.clv_model import (
     FIT_COLUMNS,
     SCORE_COLUMNS,
     ClvSettings,
@@ -26,8 +26,8 @@ from clv_segments.clv_model import (
     fit_clv,
     score_cells_from_fit,
 )
-from clv_segments.penalized_fit import ClvFitError
-from clv_segments.purchase_models import MODEL_NAMES
+from clv_segments.clv.penalized_fit import ClvFitError
+from clv_segments.clv.purchase_models import MODEL_NAMES
 
 LIFETIMES = {
     "bgnbd": BetaGeoFitter,
@@ -135,7 +135,7 @@ def test_mbgnbd_cell_fit_equals_lifetimes_per_customer(cdnow: pd.DataFrame, fits
 
 
 def test_bgnbd_through_the_generic_fit_is_fit_bgnbd(cdnow_cells, fits) -> None:
-    from clv_segments.bgnbd import fit_bgnbd
+    from clv_segments.clv.bgnbd import fit_bgnbd
 
     direct = fit_bgnbd(cdnow_cells)
     assert fits["bgnbd"].params == direct.params

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from clv_segments.generator import generate
+from clv_segments.demo.generator import generate
 from clv_segments.runs import backfill_dates
 
 from dbt_harness import run_main_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clv_segments.scoring import churn_risk, discount_factor, predicted_clv
+from clv_segments.clv.scoring import churn_risk, discount_factor, predicted_clv
 
 
 def test_churn_risk_boundaries_are_medium() -> None:

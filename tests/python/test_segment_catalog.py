@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from clv_segments.generator import generate
+from clv_segments.demo.generator import generate
 
 from dbt_harness import FIXTURES_DIR, PROJECT_DIR, DbtResult, run_dbt, run_main_job
 

@@ -13,14 +13,14 @@ import duckdb
 import pytest
 
 from clv_segments.cli import main
-from clv_segments.mart_expectations import (
+from clv_segments.quality.mart_expectations import (
     TierBand,
     load_settings,
     parse_vars_option,
     read_tier_seed,
     tier_case_sql,
 )
-from clv_segments.validation import run_validation
+from clv_segments.quality.validation import run_validation
 from conftest import DEMO_AS_OF_DATE
 from headless_chromium import HeadlessChromium
 

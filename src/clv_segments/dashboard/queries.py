@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
+from clv_segments.activation.exports import unchecked_reason
 from clv_segments.dashboard.charts import HistogramBin
 from clv_segments.dashboard.formats import clv_bin_edges
-from clv_segments.exports import unchecked_reason
 from clv_segments.warehouse import connect_read_only, relation_exists
 
 DEFAULT_MANIFEST_PATH = Path("target/manifest.json")

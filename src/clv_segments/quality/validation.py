@@ -1,6 +1,6 @@
 """Run the Great Expectations suite over the marts of a built warehouse, and write Data Docs.
 
-The suite (``clv_segments.mart_expectations``) runs in the warehouse: GX's SQL data source
+The suite (``clv_segments.quality.mart_expectations``) runs in the warehouse: GX's SQL data source
 (SQLAlchemy, with the duckdb-engine dialect for the embedded DuckDB file) turns every expectation
 into SQL, and the row rules are SQL to begin with; no mart is loaded into pandas. The GX context
 is ephemeral (nothing is written but the Data Docs site).
@@ -25,8 +25,8 @@ from typing import Any
 
 import duckdb
 
-from clv_segments.data_docs import OfflineSite, find_node_modules, make_offline
-from clv_segments.mart_expectations import (
+from clv_segments.quality.data_docs import OfflineSite, find_node_modules, make_offline
+from clv_segments.quality.mart_expectations import (
     MARTS_SCHEMA,
     MartChecks,
     build_mart_checks,
@@ -105,7 +105,7 @@ def _keep_one_duckdb_connection() -> None:
     if dialects is None:
         raise RuntimeError(
             "great_expectations no longer has _PERSISTED_CONNECTION_DIALECTS: "
-            "check the DuckDB workaround in clv_segments/validation.py against this release"
+            "check the DuckDB workaround in clv_segments/quality/validation.py against this release"
         )
     if _EmbeddedDialect.DUCKDB not in dialects:
         engine_module._PERSISTED_CONNECTION_DIALECTS = (*dialects, _EmbeddedDialect.DUCKDB)

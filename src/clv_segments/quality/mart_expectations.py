@@ -12,7 +12,8 @@ Each mart gets two kinds of checks:
   breaking a rule across columns or tables (total = historic + predicted, churn bands, tiers).
   The SQL is plain ANSI (``case``, ``abs``, ``is distinct from``) so it runs on any warehouse.
 
-This module only builds the suite (no warehouse access); ``clv_segments.validation`` runs it.
+This module only builds the suite (no warehouse access); ``clv_segments.quality.validation``
+runs it.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from clv_segments.bgnbd import as_counts, sample_cell_counts
-from clv_segments.penalized_fit import (
+from clv_segments.clv.bgnbd import as_counts, sample_cell_counts
+from clv_segments.clv.penalized_fit import (
     DEFAULT_PENALIZERS,
     ClvFitError,
     FitAttempt,

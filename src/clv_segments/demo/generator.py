@@ -69,7 +69,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clv_segments.rawfiles import (
+from clv_segments.demo.rawfiles import (
     EVENT_TYPES,
     FILE_FORMATS,
     RAW_TABLES,

@@ -13,7 +13,7 @@ the models differ in how customers die:
   exponential time of rate mu ~ Gamma(s, beta), whatever they buy.
 
 Parameters are named as lifetimes names them (`PARAM_NAMES`); alpha and beta are in model time
-units, like the cells' recency and T (see `clv_segments.bgnbd` for the units and for the cells).
+units, like the cells' recency and T (see `clv_segments.clv.bgnbd` for the units and for the cells).
 
 Fitting. BG/NBD and MBG/NBD are fitted with lifetimes (autograd gradients and Hessian).
 lifetimes' ParetoNBDFitter.fit runs Nelder-Mead from a *random* start and reports no standard
@@ -27,7 +27,7 @@ autograd. It finds lifetimes' optimum in about 1.4 s there, and reproduces Fader
 published CDNOW estimates. Its penalty is ``coef * sum(params**2)`` on the mean negative
 log-likelihood with time rescaled to max(T) = 1, as lifetimes' BG/NBD (lifetimes' Pareto/NBD
 adds it to the *summed* likelihood, which makes the same coefficient far weaker). All three go
-through `clv_segments.penalized_fit.fit_with_penalizers` like Gamma-Gamma.
+through `clv_segments.clv.penalized_fit.fit_with_penalizers` like Gamma-Gamma.
 
 Scoring, per cell and vectorised (t is a window in model time units after T):
 
@@ -71,9 +71,9 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 
-from clv_segments import bgnbd
-from clv_segments.bgnbd import prepare_cells
-from clv_segments.penalized_fit import (
+from clv_segments.clv import bgnbd
+from clv_segments.clv.bgnbd import prepare_cells
+from clv_segments.clv.penalized_fit import (
     DEFAULT_PENALIZERS,
     FitAttempt,
     Solution,
@@ -129,7 +129,7 @@ _TOLERANCE = 1e-12  # of the cumulative probabilities compared with the quantile
 class PurchaseModelFit:
     """A converged purchase-model fit and what the diagnostics mart reports about it.
 
-    The fields mean what `clv_segments.bgnbd.BgNbdFit`'s do, for any of `MODEL_NAMES`:
+    The fields mean what `clv_segments.clv.bgnbd.BgNbdFit`'s do, for any of `MODEL_NAMES`:
     ``params`` and ``standard_errors`` by `PARAM_NAMES` (alpha, beta in model time units),
     ``log_likelihood`` the total unpenalised log-likelihood over the customers fitted in model
     time units, the kept ``penalizer``, every ``attempt``, the wall time, and the cells and

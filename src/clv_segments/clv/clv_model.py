@@ -1,6 +1,6 @@
 """The CLV step of the dbt project, as pure functions of DataFrames (testable without dbt).
 
-Three candidate purchase models (`clv_segments.purchase_models.MODEL_NAMES`: bgnbd, pareto_nbd,
+Three candidate purchase models (`clv_segments.clv.purchase_models.MODEL_NAMES`: bgnbd, pareto_nbd,
 mbgnbd) can be fitted on the cells, and Gamma-Gamma on the repeat customers:
 
 - `fit_backtest` is the calibration fit of the model card: every purchase model and
@@ -30,16 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv_segments.bgnbd import ClvFitError, time_unit_days
-from clv_segments.gamma_gamma import fit_gamma_gamma
-from clv_segments.purchase_models import (
+from clv_segments.clv.bgnbd import ClvFitError, time_unit_days
+from clv_segments.clv.gamma_gamma import fit_gamma_gamma
+from clv_segments.clv.purchase_models import (
     MODEL_NAMES,
     PARAM_NAMES,
     PurchaseModelFit,
     fit_purchase_model,
     score_purchase_model,
 )
-from clv_segments.scoring import discount_factor
+from clv_segments.clv.scoring import discount_factor
 
 __all__ = [
     "FIT_COLUMNS",

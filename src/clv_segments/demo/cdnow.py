@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from clv_segments.rawfiles import (
+from clv_segments.demo.rawfiles import (
     FILE_FORMATS,
     arrow_schema,
     money_from_cents,

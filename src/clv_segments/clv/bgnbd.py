@@ -19,10 +19,11 @@ is comparable with the literature, so `BgNbdFit.log_likelihood` is recomputed: t
 unpenalised log-likelihood over the customers fitted, in model time units (for CDNOW in weeks this
 is FHL's -9582.4). It depends on the time unit (by sum(x) * log(7) between days and weeks).
 
-Retries. The penalizer loop, `FitAttempt` and `ClvFitError` live in `clv_segments.penalized_fit`,
-shared by every CLV model, and are re-exported here for the callers that import them from this
-module. The cell helpers here (`prepare_cells`, `sample_cell_counts`, `aggregate_cells`) serve
-the other purchase models too (`clv_segments.purchase_models`).
+Retries. The penalizer loop, `FitAttempt` and `ClvFitError` live in
+`clv_segments.clv.penalized_fit`, shared by every CLV model, and are re-exported here for the
+callers that import them from this module. The cell helpers here (`prepare_cells`,
+`sample_cell_counts`, `aggregate_cells`) serve the other purchase models too
+(`clv_segments.clv.purchase_models`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, hyp2f1
 
-from clv_segments.penalized_fit import (
+from clv_segments.clv.penalized_fit import (
     DEFAULT_PENALIZERS,
     PARAM_BOUNDS,
     ClvFitError,

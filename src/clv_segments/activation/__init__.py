@@ -1,0 +1,1 @@
+"""Activation: the exports that carry segments into the email platform."""

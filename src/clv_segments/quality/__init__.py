@@ -1,0 +1,1 @@
+"""Data quality after the build: the Great Expectations suite over the marts and its Data Docs."""
