@@ -13,7 +13,8 @@
     {%- endfor -%}
     {%- set errors = [] -%}
     {%- for name, share in shares.items() -%}
-        {%- if name not in names -%}
+        {#- the catalog is read from the graph, which is complete only once the project is parsed -#}
+        {%- if execute and name not in names -%}
             {%- do errors.append("var winback_sample_shares names segment '" ~ name ~ "', which is not in the segment catalog") -%}
         {%- endif -%}
         {%- if not segment_is_number(share) or (share | float) <= 0 or (share | float) > 1 -%}

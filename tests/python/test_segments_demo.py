@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -28,11 +27,12 @@ WINBACK_MIN, WINBACK_SEED = 1000, "clv_segments"
 
 
 def default_catalog() -> list[dict]:
-    """The built-in catalog, read straight from the YAML text of its macro file."""
-    text = (PROJECT_DIR / "macros" / "segments" / "segment_catalog.sql").read_text()
-    body = re.search(r"\{%- set catalog_yaml -%\}(.*)\{%- endset -%\}", text, re.S)
-    assert body, "catalog YAML block not found"
-    return yaml.safe_load(body.group(1))
+    """The built-in catalog, read straight from its YAML file (the meta of the model that
+    materialises memberships)."""
+    path = PROJECT_DIR / "models" / "intermediate" / "segments" / "_segments__catalog.yml"
+    (model,) = yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
+    assert model["name"] == "int_customers_segmented"
+    return model["config"]["meta"]["segment_catalog"]
 
 
 @pytest.fixture(scope="module")
