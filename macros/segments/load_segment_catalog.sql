@@ -2,7 +2,7 @@
     Loading the segment catalog and its vocabulary from the project's YAML, through dbt's graph:
     the built-in definitions are the meta segment_catalog of int_customers_segmented
     (models/intermediate/segments/_segments__catalog.yml), the fields the segment_field meta of the
-    columns of int_customers_joined_to_attributes (_segments__models.yml). The graph holds YAML
+    columns of int_customers_joined_to_attributes (same file). The graph holds YAML
     properties only once the project is parsed, so while dbt parses (execute is false) the catalog
     is empty; it is checked at the start of every run (validate_segment_catalog, on-run-start).
 -#}
@@ -16,12 +16,25 @@
     {{ return(node) }}
 {%- endmacro %}
 
+{#- The built-in definitions: the meta segment_catalog of int_customers_segmented. A unit test,
+    whose graph is empty, gives them with overrides: macros: {segment_builtin_catalog: ...}. -#}
+{% macro segment_builtin_catalog() -%}
+    {%- set node = segment_model_node('int_customers_segmented') -%}
+    {{ return(node.config.meta.get('segment_catalog', []) if node is not none else []) }}
+{%- endmacro %}
+
+{#- The columns of int_customers_joined_to_attributes, as a list of {name, meta}. A unit test,
+    whose graph is empty, gives them with overrides: macros: {segment_attribute_columns: ...}. -#}
+{% macro segment_attribute_columns() -%}
+    {%- set node = segment_model_node('int_customers_joined_to_attributes') -%}
+    {{ return(node.columns.values() | list if node is not none else []) }}
+{%- endmacro %}
+
 {#- The definitions to compile: the built-in catalog then var segment_catalog_extra, each as
     {definition, source: catalog | extra}. -#}
 {% macro load_segment_catalog() -%}
     {%- set entries = [] -%}
-    {%- set node = segment_model_node('int_customers_segmented') -%}
-    {%- set builtin = node.config.meta.get('segment_catalog', []) if node is not none else [] -%}
+    {%- set builtin = segment_builtin_catalog() -%}
     {%- if builtin is mapping or builtin is string or builtin is not iterable -%}
         {{ exceptions.raise_compiler_error("Invalid segment catalog: meta segment_catalog of int_customers_segmented (models/intermediate/segments/_segments__catalog.yml) must be a list of segment definitions, got: " ~ builtin) }}
     {%- endif -%}
@@ -46,11 +59,13 @@
 {#- The fields a segment definition may name: the columns of int_customers_joined_to_attributes
     whose meta has a segment_field, as {name: {type, clv}}. -#}
 {% macro segment_fields() -%}
-    {%- set node = segment_model_node('int_customers_joined_to_attributes') -%}
     {%- set fields = {} -%}
     {%- set errors = [] -%}
-    {%- for name, column in (node.columns if node is not none else {}).items() if 'segment_field' in column.meta -%}
-        {%- set spec = column.meta.segment_field -%}
+    {%- for column in segment_attribute_columns() -%}
+        {%- set name = column.name -%}
+        {%- set meta = column.get('meta') or column.get('config', {}).get('meta') or {} -%}
+        {%- if 'segment_field' not in meta -%}{%- continue -%}{%- endif -%}
+        {%- set spec = meta.segment_field -%}
         {%- set clv = spec.get('clv_attributes', []) if spec is mapping else none -%}
         {%- if spec is not mapping or spec.get('type') not in segment_operators() -%}
             {%- do errors.append("column " ~ name ~ ": segment_field needs a type (allowed: " ~ segment_operators().keys() | join(', ') ~ "), got: " ~ spec) -%}
@@ -61,7 +76,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if errors -%}
-        {{ exceptions.raise_compiler_error("Invalid segment fields (meta segment_field of int_customers_joined_to_attributes, models/intermediate/segments/_segments__models.yml):\n  - " ~ errors | join('\n  - ')) }}
+        {{ exceptions.raise_compiler_error("Invalid segment fields (meta segment_field of int_customers_joined_to_attributes, models/intermediate/segments/_segments__catalog.yml):\n  - " ~ errors | join('\n  - ')) }}
     {%- endif -%}
     {{ return(fields) }}
 {%- endmacro %}
