@@ -12,6 +12,11 @@
     SQL semantics: a condition on a missing value (null) is false, so `not` gives its complement.
 -#}
 {% macro compile_segment_catalog() -%}
+    {#- while dbt parses, the graph holds no YAML yet: nothing to compile (every model reading the
+        catalog has static refs); the checks run at the start of the run -#}
+    {%- if not execute -%}
+        {{ return({'segments': [], 'event_counts': [], 'order_counts': [], 'lists': []}) }}
+    {%- endif -%}
     {%- set fields = segment_fields() -%}
     {%- set columns = {'event_counts': [], 'order_counts': [], 'lists': []} -%}
     {%- set errors = [] -%}

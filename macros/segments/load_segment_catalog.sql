@@ -9,6 +9,9 @@
 
 {#- The properties of a model of this project, as dbt's graph holds them. -#}
 {% macro segment_model_node(model_name) -%}
+    {%- if execute and not graph.get('nodes') -%}
+        {{ exceptions.raise_compiler_error("The segment catalog is read from dbt's graph, which a dbt unit test does not have: give it with overrides: {macros: {segment_builtin_catalog: *segment_catalog, segment_attribute_columns: *segment_attribute_columns}} in models/intermediate/segments/_segments__catalog.yml") }}
+    {%- endif -%}
     {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ model_name) if execute else none -%}
     {%- if execute and node is none -%}
         {{ exceptions.raise_compiler_error("Invalid segment catalog: model " ~ model_name ~ " is missing from the project (the catalog and its fields are read from its YAML)") }}
