@@ -32,8 +32,8 @@ def default_catalog() -> list[dict]:
     """The built-in catalog, read straight from its YAML file (the meta of the model that
     materialises memberships)."""
     path = PROJECT_DIR / "models" / "intermediate" / "segments" / "_segments__catalog.yml"
-    (model,) = yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
-    assert model["name"] == "int_customers_segmented"
+    models = yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
+    (model,) = [model for model in models if model["name"] == "int_customers_segmented"]
     return model["config"]["meta"]["segment_catalog"]
 
 
