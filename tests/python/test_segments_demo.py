@@ -7,6 +7,7 @@ md5(customer_id || '|' || winback_seed) order."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,11 +29,12 @@ WINBACK_MIN, WINBACK_SEED = 1000, "clv_segments"
 
 
 def default_catalog() -> list[dict]:
-    """The built-in catalog, read straight from the YAML text of its macro file."""
-    text = (PROJECT_DIR / "macros" / "segments" / "segment_catalog.sql").read_text()
-    body = re.search(r"\{%- set catalog_yaml -%\}(.*)\{%- endset -%\}", text, re.S)
-    assert body, "catalog YAML block not found"
-    return yaml.safe_load(body.group(1))
+    """The built-in catalog, read straight from its YAML file (the meta of the model that
+    materialises memberships)."""
+    path = PROJECT_DIR / "models" / "intermediate" / "segments" / "_segments__catalog.yml"
+    models = yaml.safe_load(path.read_text(encoding="utf-8"))["models"]
+    (model,) = [model for model in models if model["name"] == "int_customers_segmented"]
+    return model["config"]["meta"]["segment_catalog"]
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +232,31 @@ def test_email_health_has_a_row_per_segment_and_no_history_before_the_first_run(
     assert (rows["guardrail_status"] == "no_history_yet").all()
     assert rows["is_breach"].isna().all()
     assert (rows["history_starts_on"].astype(str) == DEMO_AS_OF_DATE).all()
+
+
+def test_segment_fields_are_the_attribute_columns_with_a_segment_field_meta(demo_build):
+    """The fields come from the attribute model's own column meta: every built column but the key
+    is a field with a type, every field is a built column, and the compiler's predicates read
+    only fields (no hand-kept copy of the columns can drift)."""
+    manifest = json.loads((demo_build.target_dir / "manifest.json").read_text(encoding="utf-8"))
+    node = manifest["nodes"]["model.clv_segments.int_customers_joined_to_attributes"]
+    fields = {
+        name: column["meta"]["segment_field"]
+        for name, column in node["columns"].items()
+        if "segment_field" in column["meta"]
+    }
+    built = [
+        name
+        for (name,) in demo_build.query(
+            "select column_name from information_schema.columns where table_schema = "
+            "'intermediate' and table_name = 'int_customers_joined_to_attributes'"
+        )
+    ]
+    assert sorted(fields) == sorted(set(built) - {"customer_id"})
+    assert len(fields) == 41
+    assert {spec["type"] for spec in fields.values()} == {"number", "text", "boolean"}
+    # the CLV tier rests on the CLV of var clv_tier_basis (total by default), rendered from YAML
+    assert fields["clv_tier"]["clv_attributes"] == ["total_clv"]
+    predicates = demo_build.query("select definition_sql from intermediate.int_segments_compiled")
+    read = {name for (sql,) in predicates for name in re.findall(r"attributes\.(\w+)", sql)}
+    assert read and read <= set(fields)

@@ -1,7 +1,7 @@
--- One row per customer: every attribute a segment definition may name (macros/segments/
--- segment_fields.sql lists them): profile and location, emailability, order history, engagement,
--- predictive CLV fields, tiers and RFM scores. Counts are 0, not null, for customers without
--- events; "days since" fields are null when the thing never happened.
+-- One row per customer: every attribute a segment definition may name (the columns with a meta
+-- segment_field in _segments__catalog.yml): profile and location, emailability, order history,
+-- engagement, predictive CLV fields, tiers and RFM scores. Counts are 0, not null, for customers
+-- without events; "days since" fields are null when the thing never happened.
 {%- set high_value_aov = var('high_value_aov') %}
 with
 

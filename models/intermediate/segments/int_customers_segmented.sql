@@ -1,8 +1,8 @@
 -- One row per customer and segment they belong to, as of the as-of date: every definition of the
--- segment catalog (macros/segments/segment_catalog.sql + var segment_catalog_extra) compiled by
--- macros/segments/compile_segments.sql into a predicate over the customer's attributes, current
--- list memberships (lists are static: only the raw list_memberships change them) and counts of
--- events and valid orders in a window. Segments are dynamic: recomputed at every run.
+-- segment catalog (_segments__catalog.yml + var segment_catalog_extra) compiled by
+-- compile_segment_catalog() (macros/segments/) into a predicate over the customer's attributes,
+-- current list memberships (lists are static: only the raw list_memberships change them) and
+-- counts of events and valid orders in a window. Segments are dynamic: recomputed at every run.
 {%- set compiled = compile_segment_catalog() %}
 {%- do validate_segment_catalog_against_data(compiled, ref('stg_shop__list_memberships'), ref('event_types')) %}
 with

@@ -1,6 +1,6 @@
--- One row per segment of the catalog (macros/segments/segment_catalog.sql + var
--- segment_catalog_extra), in catalog order: its kind, description, the CLV attributes its
--- definition uses, and the SQL predicate the compiler made of it (for review and debugging).
+-- One row per segment of the catalog (_segments__catalog.yml + var segment_catalog_extra), in
+-- catalog order: its kind, description, the CLV attributes its definition uses, and the SQL
+-- predicate the compiler made of it (for review and debugging).
 {%- set compiled = compile_segment_catalog() %}
 with
 
