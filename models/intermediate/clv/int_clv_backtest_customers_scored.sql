@@ -28,7 +28,8 @@ cell_predictions as (
 
 fit as (
     select
-        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end) as gamma_gamma_status,
+        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end)
+            as gamma_gamma_status,
         max(case when model_name = 'gamma_gamma' and metric = 'p' then value end) as gg_p,
         max(case when model_name = 'gamma_gamma' and metric = 'q' then value end) as gg_q,
         max(case when model_name = 'gamma_gamma' and metric = 'v' then value end) as gg_v
@@ -38,7 +39,8 @@ fit as (
 fitted_models as (
     select distinct model_name
     from {{ ref('clv_backtest_fit') }}
-    where metric = 'status'
+    where
+        metric = 'status'
         and detail = 'fitted'
         and model_name in ('bgnbd', 'pareto_nbd', 'mbgnbd')
 ),
@@ -50,11 +52,11 @@ models as (
         observed.customer_id,
         cell_predictions.expected_purchases as predicted_purchases,
         cell_predictions.expected_purchases
-            * case
-                when fit.gamma_gamma_status = 'fitted' then
+        * case
+            when fit.gamma_gamma_status = 'fitted' then
                     {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v',
                                                          'observed.frequency', 'observed.monetary_value') }}
-            end as predicted_revenue,
+        end as predicted_revenue,
         cell_predictions.churn_probability,
         cell_predictions.purchases_low,
         cell_predictions.purchases_high,
@@ -92,10 +94,21 @@ baselines as (
         'past_rate',
         'baseline',
         customer_id,
-        case when t_days > 0 then cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }} else 0 end,
         case
-            when t_days > 0 and frequency > 0 then
-                cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }} * monetary_value
+            when
+                t_days > 0
+                then
+                    cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }}
+            else
+                0
+        end,
+        case
+            when t_days > 0 and frequency > 0
+                then
+                    cast(frequency as {{ type_double() }})
+                    / t_days
+                    * {{ var('clv_backtest_days') }}
+                    * monetary_value
             else 0
         end,
         null,
@@ -143,7 +156,8 @@ forecasts as (
         cast(predicted_purchases as {{ type_double() }}) as predicted_purchases,
         cast(predicted_revenue as {{ type_double() }}) as predicted_revenue,
         -- the forecast ranks customers by the revenue it predicts (the zero forecast ranks nobody)
-        case when model <> 'zero' then cast(predicted_revenue as {{ type_double() }}) end as ranking_score,
+        case when model <> 'zero' then cast(predicted_revenue as {{ type_double() }}) end
+            as ranking_score,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         cast(purchases_low as {{ type_double() }}) as purchases_low,
         cast(purchases_high as {{ type_double() }}) as purchases_high,

@@ -63,9 +63,9 @@ orders_to_aggregate as (
         and orders.ordered_date = affected_days.ordered_date
 ),
 {% else %}
-orders_to_aggregate as (
-    select * from orders
-),
+    orders_to_aggregate as (
+        select * from orders
+    ),
 {% endif %}
 
 final as (

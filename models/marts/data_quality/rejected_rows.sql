@@ -18,24 +18,24 @@
 with
 
 {% for source_table, model, key_expression, customer_expression, columns in base_models %}
-rejected_{{ source_table }} as (
-    select
-        '{{ source_table }}' as source_table,
-        cast({{ key_expression }} as {{ dbt.type_string() }}) as record_key,
-        cast({{ customer_expression }} as {{ dbt.type_string() }}) as customer_id,
-        rejection_reason,
-        n_copies,
-        coalesce(raw_values, {{ raw_row_text(columns) }}) as raw_values
-    from {{ ref(model) }}
-    where rejection_reason is not null
-),
+    rejected_{{ source_table }} as (
+        select
+            '{{ source_table }}' as source_table,
+            cast({{ key_expression }} as {{ dbt.type_string() }}) as record_key,
+            cast({{ customer_expression }} as {{ dbt.type_string() }}) as customer_id,
+            rejection_reason,
+            n_copies,
+            coalesce(raw_values, {{ raw_row_text(columns) }}) as raw_values
+        from {{ ref(model) }}
+        where rejection_reason is not null
+    ),
 
 {% endfor %}
 unioned as (
-{% for source_table, _, _, _, _ in base_models %}
-    select * from rejected_{{ source_table }}
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% for source_table, _, _, _, _ in base_models %}
+        select * from rejected_{{ source_table }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

@@ -26,9 +26,12 @@ pivoted as (
     select
         customers.customer_id,
         customers.is_emailable
-        {%- for persona in personas %},
-        max(case when persona_memberships.segment_name = '{{ persona }}' then 1 else 0 end) = 1 as {{ persona }}
-        {%- endfor %}
+        {%- for persona in personas %}
+            ,
+            max(case when persona_memberships.segment_name = '{{ persona }}' then 1 else 0 end)
+            = 1 as {{ persona }}
+    
+            {%- endfor %}
     from customers
     left join persona_memberships
         on customers.customer_id = persona_memberships.customer_id
@@ -38,12 +41,14 @@ pivoted as (
 final as (
     select
         customer_id
-        {%- for persona in personas %},
-        {{ persona }}
-        {%- endfor %},
+        {%- for persona in personas %}
+            ,
+            {{ persona }}
+        
+            {%- endfor %},
         case
             {%- for persona in personas %}
-            when {{ persona }} then '{{ persona }}'
+                when {{ persona }} then '{{ persona }}'
             {%- endfor %}
             else 'unclassified'
         end as primary_persona,

@@ -69,7 +69,8 @@ final as (
             when customer_id is null then 'missing_key'
             when has_conflicting_key then 'duplicate_key_conflict'
             when created_at is null then 'unparseable_timestamp'
-            when {{ days_ago('created_at') }} < 0 then 'after_as_of_date'
+            when                 {{ days_ago('created_at') }} < 0
+                then 'after_as_of_date'
         end as rejection_reason
     from checked
 )
