@@ -91,8 +91,8 @@ baselines as (
     from observed
     union all
     select
-        'past_rate',
-        'baseline',
+        'past_rate' as model,
+        'baseline' as model_kind,
         customer_id,
         case
             when
@@ -101,7 +101,7 @@ baselines as (
                     cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }}
             else
                 0
-        end,
+        end as predicted_purchases,
         case
             when t_days > 0 and frequency > 0
                 then
@@ -110,24 +110,24 @@ baselines as (
                     * {{ var('clv_backtest_days') }}
                     * monetary_value
             else 0
-        end,
-        null,
-        null,
-        null,
-        null,
-        null
+        end as predicted_revenue,
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
+        null as predicted_next_order_date
     from observed
     union all
     select
-        'average_gap',
-        'baseline',
+        'average_gap' as model,
+        'baseline' as model_kind,
         customer_id,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
+        null as predicted_purchases,
+        null as predicted_revenue,
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
         average_gap_next_order_date
     from observed
 ),
@@ -141,10 +141,10 @@ rankings as (
     from observed
     union all
     select
-        'hindsight',
-        'ceiling',
+        'hindsight' as model,
+        'ceiling' as model_kind,
         customer_id,
-        cast(holdout_revenue as {{ type_double() }})
+        cast(holdout_revenue as {{ type_double() }}) as ranking_score
     from observed
 ),
 
@@ -171,7 +171,7 @@ forecasts as (
         customer_id,
         predicted_purchases,
         predicted_revenue,
-        case when model <> 'zero' then predicted_revenue end,
+        case when model <> 'zero' then predicted_revenue end as ranking_score,
         churn_probability,
         purchases_low,
         purchases_high,
@@ -183,14 +183,14 @@ forecasts as (
         model,
         model_kind,
         customer_id,
-        null,
-        null,
+        null as predicted_purchases,
+        null as predicted_revenue,
         ranking_score,
-        null,
-        null,
-        null,
-        null,
-        null
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
+        null as predicted_next_order_date
     from rankings
 ),
 

@@ -1,6 +1,7 @@
 -- One row per customer: Klaviyo's CLV profile fields (historic, predicted, total CLV, churn) as of
 -- the as-of date, which the mart customer_predictions publishes: from the purchase model the
--- backtest chose (int_clv_model_chosen) and Gamma-Gamma, with an interval for the predicted orders and a model-based next-order date beside
+-- backtest chose (int_clv_model_chosen) and Gamma-Gamma, with an interval for the predicted orders
+-- and a model-based next-order date beside
 -- Klaviyo's. Predictive fields are null when the model is not ready or not fitted, or the
 -- customer has no valid order in the history window; prediction_status says which.
 with
@@ -91,7 +92,9 @@ scored as (
         case
             when fit.gamma_gamma_status <> 'fitted' or rft.customer_id is null then null
             else
-                {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value') }}
+                {{ gamma_gamma_expected_order_value(
+                    'fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value'
+                ) }}
         end as expected_average_order_value,
         fit.discount_factor,
         date_source.next_order_date_source,
@@ -121,7 +124,8 @@ dated as (
         scored.*,
         case
             when scored.has_valid_order and scored.days_to_next_order is not null then
-                cast(                                                                                {{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date
+                cast(
+                    {{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date
                 )
         end as expected_date_of_next_order,
         -- the model's date: when P(another order) reaches clv_next_order_probability, if within the window

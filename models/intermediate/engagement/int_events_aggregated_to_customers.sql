@@ -27,7 +27,7 @@ classified as (
         event_days.customer_id,
         event_days.event_type,
         event_days.occurred_date,
-        {{ days_ago('event_days.occurred_date') }}             as days_ago,
+        {{ days_ago('event_days.occurred_date') }} as days_ago,
         event_days.n_events,
         case
             when not event_types.is_engagement then 0

@@ -23,6 +23,7 @@ orders as (
     from {{ ref('int_orders_netted') }}
 ),
 
+{% if is_incremental() %}
 refunds as (
     select
         order_id,
@@ -30,7 +31,6 @@ refunds as (
     from {{ ref('stg_shop__refunds') }}
 ),
 
-{% if is_incremental() %}
 watermark as (
     select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), 'max(ordered_date)') }} as since
     from {{ this }}

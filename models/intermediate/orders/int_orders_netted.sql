@@ -43,13 +43,17 @@ netted as (
         orders.amount_reporting as gross_amount,
         -- netted in the order's currency, then converted once, so rounding cannot push it below 0
         orders.amount_reporting
-        - {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
+        - {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting'
+        )) }}
             as refunded_amount,
         coalesce(refunds.n_refunds, 0) as n_refunds,
-        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
-            as net_amount,
-        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_by_calibration_original, 0)', 'orders.rate_to_reporting')) }}
-            as net_amount_at_calibration
+        {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting'
+        )) }} as net_amount,
+        {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_by_calibration_original, 0)', 'orders.rate_to_reporting'
+        )) }} as net_amount_at_calibration
     from orders
     left join refunds
         on orders.order_id = refunds.order_id

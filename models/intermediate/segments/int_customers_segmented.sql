@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per customer and segment they belong to, as of the as-of date: every definition of the
 -- segment catalog (macros/segments/segment_catalog.sql + var segment_catalog_extra) compiled by
 -- macros/segments/compile_segments.sql into a predicate over the customer's attributes, current
@@ -34,15 +36,6 @@ event_types as (
         event_type,
         is_engagement
     from {{ ref('event_types') }}
-),
-
-valid_orders as (
-    select
-        customer_id,
-        channel,
-        days_ago
-    from {{ ref('int_orders_netted') }}
-    where is_valid_order
 ),
 
 list_memberships_current as (
@@ -86,6 +79,16 @@ event_counts as (
     group by 1
 ),
 
+{% if compiled.order_counts %}
+valid_orders as (
+    select
+        customer_id,
+        channel,
+        days_ago
+    from {{ ref('int_orders_netted') }}
+    where is_valid_order
+),
+
 order_counts as (
     select
         customer_id
@@ -93,7 +96,9 @@ order_counts as (
         sum(case
             when {{ segment_window_filter('days_ago', spec) }}
                 {%- if spec.filters %}
-                and channel in ({% for channel in spec.filters %}'{{ channel | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+                and channel in (
+                    {%- for channel in spec.filters %}'{{ channel | replace("'", "''") }}'
+                    {%- if not loop.last %}, {% endif %}{% endfor %})
                 {%- endif %}
                 then 1 else 0
         end) as order_count_{{ loop.index }}
@@ -102,6 +107,7 @@ order_counts as (
     where days_ago >= 0
     group by 1
 ),
+{% endif %}
 
 segmented as (
     {%- for segment in compiled.segments %}
@@ -111,11 +117,12 @@ segmented as (
         attributes.customer_id
     from attributes
     {%- if compiled.lists %}
-    left join list_memberships_current
+    -- joined for every segment, read by the predicates that test a list (ST11 sees one segment)
+    left join list_memberships_current  -- noqa: ST11
         on attributes.customer_id = list_memberships_current.customer_id
     {%- endif %}
     {%- if compiled.event_counts %}
-    left join event_counts
+    left join event_counts  -- noqa: ST11
         on attributes.customer_id = event_counts.customer_id
     {%- endif %}
     {%- if compiled.order_counts %}

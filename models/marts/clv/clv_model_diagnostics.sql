@@ -17,7 +17,7 @@ fit as (
     from {{ ref('clv_model_fit') }} as clv_model_fit
     union all
     select
-        'backtest',
+        'backtest' as fit_scope,
         clv_backtest_fit.*
     from {{ ref('clv_backtest_fit') }} as clv_backtest_fit
 ),
@@ -29,7 +29,7 @@ readiness as (
     from {{ ref('int_clv_readiness_checked') }} as current_checks
     union all
     select
-        'backtest',
+        'backtest' as fit_scope,
         backtest_checks.*
     from {{ ref('int_clv_backtest_readiness_checked') }} as backtest_checks
 ),

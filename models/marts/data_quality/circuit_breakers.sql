@@ -32,13 +32,17 @@ published_figures as (
     from {{ source('published_history', 'run_figures_history') }}
 ),
 
+last_published as (
+    select max(as_of_date) as as_of_date from published_figures
+),
+
 previous_figures as (
     select
         published_figures.figure,
         published_figures.subject,
         published_figures.value
     from published_figures
-    inner join (select max(as_of_date) as as_of_date from published_figures) as last_published
+    inner join last_published
         on published_figures.as_of_date = last_published.as_of_date
 ),
 

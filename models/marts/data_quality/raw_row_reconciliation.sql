@@ -14,7 +14,7 @@ rejected_rows as (
     counted_{{ table_name }} as (
         select
             '{{ table_name }}' as source_table,
-            (select count(*) from {{ ref('stg_shop__' ~ table_name) }}) as clean_rows,
+            (select count(*) as n_rows from {{ ref('stg_shop__' ~ table_name) }}) as clean_rows,
             (
                 select cast(coalesce(sum(n_copies - 1), 0) as {{ dbt.type_bigint() }})
                 from {{ ref('base_shop__' ~ table_name) }}

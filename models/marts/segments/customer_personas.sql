@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per customer: a boolean per persona of the catalog (DESIGN.md "Personas"; personas
 -- overlap) and primary_persona, the first persona the customer belongs to in the catalog's order
 -- (DESIGN.md's table, top to bottom), else 'unclassified', for charts that need exclusive groups.
@@ -26,12 +28,9 @@ pivoted as (
     select
         customers.customer_id,
         customers.is_emailable
-        {%- for persona in personas %}
-            ,
-            max(case when persona_memberships.segment_name = '{{ persona }}' then 1 else 0 end)
-            = 1 as {{ persona }}
-    
-            {%- endfor %}
+        {%- for persona in personas %},
+        max(case when persona_memberships.segment_name = '{{ persona }}' then 1 else 0 end) = 1 as {{ persona }}
+        {%- endfor %}
     from customers
     left join persona_memberships
         on customers.customer_id = persona_memberships.customer_id
@@ -41,14 +40,12 @@ pivoted as (
 final as (
     select
         customer_id
-        {%- for persona in personas %}
-            ,
-            {{ persona }}
-        
-            {%- endfor %},
+        {%- for persona in personas %},
+        {{ persona }}
+        {%- endfor %},
         case
             {%- for persona in personas %}
-                when {{ persona }} then '{{ persona }}'
+            when {{ persona }} then '{{ persona }}'
             {%- endfor %}
             else 'unclassified'
         end as primary_persona,

@@ -5,9 +5,9 @@ with
 scores as (
     select 1 as score
     union all
-    select 2
+    select 2 as score
     union all
-    select 3
+    select 3 as score
 ),
 
 combinations as (

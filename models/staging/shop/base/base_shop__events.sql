@@ -25,8 +25,11 @@
         campaign_id as raw_campaign_id
 {%- endset %}
 {%- set raw_values -%}
-        {{ raw_row_text(['raw_event_id', 'raw_customer_id', 'raw_event_type', 'raw_occurred_at', 'raw_campaign_id', 'raw_is_machine_open'],
-            when='(raw_occurred_at is not null and occurred_at is null) or (raw_is_machine_open is not null and is_machine_open is null)') }}
+        {{ raw_row_text(
+            ['raw_event_id', 'raw_customer_id', 'raw_event_type', 'raw_occurred_at', 'raw_campaign_id',
+             'raw_is_machine_open'],
+            when='(raw_occurred_at is not null and occurred_at is null)'
+                ~ ' or (raw_is_machine_open is not null and is_machine_open is null)') }}
             as raw_values
 {%- endset %}
 
@@ -180,7 +183,7 @@ final as (
             when distinct_rows.customer_id is null then 'missing_customer_id'
             when event_types.event_type is null then 'unknown_event_type'
             when distinct_rows.occurred_at is null then 'unparseable_timestamp'
-            when                                 {{ days_ago('distinct_rows.occurred_at') }} < 0
+            when {{ days_ago('distinct_rows.occurred_at') }} < 0
                 then 'after_as_of_date'
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason

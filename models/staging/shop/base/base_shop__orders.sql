@@ -12,8 +12,11 @@
         {{ normalize_label('status') }} as status,
         {{ normalize_label('channel') }} as channel,
         {{ parse_boolean('is_subscription') }} as is_subscription,
-        {{ raw_row_text(['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription'],
-            when=unparseable('ordered_at', parse_timestamp_utc('ordered_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money())) ~ ' or ' ~ unparseable('is_subscription', parse_boolean('is_subscription'))) }}
+        {{ raw_row_text(
+            ['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription'],
+            when=unparseable('ordered_at', parse_timestamp_utc('ordered_at'))
+                ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))
+                ~ ' or ' ~ unparseable('is_subscription', parse_boolean('is_subscription'))) }}
             as raw_values
 {%- endset %}
 
@@ -180,7 +183,7 @@ final as (
                 amount_reporting_unrounded > {{ var('max_order_amount') }}
                 then 'amount_above_maximum'
             when status is null or status not in ('placed', 'cancelled') then 'unknown_status'
-            when                 {{ days_ago('ordered_at') }} < 0
+            when {{ days_ago('ordered_at') }} < 0
                 then 'after_as_of_date'
             when not is_known_customer then 'unknown_customer'
         end as rejection_reason

@@ -31,7 +31,8 @@ typed as (
         {{ parse_timestamp_utc('refunded_at') }} as refunded_at,
         {{ dbt.safe_cast('amount', type_money()) }} as amount,
         {{ raw_row_text(['refund_id', 'order_id', 'refunded_at', 'amount'],
-            when=unparseable('refunded_at', parse_timestamp_utc('refunded_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))) }} as raw_values
+            when=unparseable('refunded_at', parse_timestamp_utc('refunded_at'))
+                ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))) }} as raw_values
     from source
 ),
 
@@ -69,7 +70,7 @@ checked as (
             when collapsed.refunded_at is null then 'unparseable_timestamp'
             when collapsed.amount is null then 'unparseable_amount'
             when collapsed.amount <= 0 then 'negative_amount'
-            when                                                 {{ days_ago('collapsed.refunded_at') }} < 0
+            when {{ days_ago('collapsed.refunded_at') }} < 0
                 then 'after_as_of_date'
             when orders.order_id is null then 'orphan_refund'
         end as row_rejection_reason

@@ -47,7 +47,7 @@ final as (
                     'unsubscribed', 'bounced', 'spam_complaint', 'manual'
                 )
                 then 'unknown_suppression_reason'
-            when                                 {{ days_ago('collapsed.suppressed_at') }} < 0
+            when {{ days_ago('collapsed.suppressed_at') }} < 0
                 then 'after_as_of_date'
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason
