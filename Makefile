@@ -37,7 +37,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo run build backfill validate test test-fast test-python test-dbt lint lint-sql lint-fix bench bench-10m bench-clv backtest clean
+.PHONY: help install data demo run build backfill validate test test-fast test-python test-dbt lint lint-sql lint-dbt lint-fix bench bench-10m bench-clv backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -75,19 +75,19 @@ validate: install ## Great Expectations suite over the built marts; Data Docs in
 	$(BIN)/clv-segments validate --database $(CLV_DUCKDB_PATH) --data-docs artifacts/data_docs \
 		--vars "$(DBT_VARS)"
 
-test: install    ## the whole test suite: lint (ruff, sqlfluff), then pytest (dbt builds with every data and unit test, GX, browser)
-	$(BIN)/ruff check src tests/python benchmarks python_models
-	$(MAKE) --no-print-directory lint-sql
+test: install    ## the whole test suite: lint (ruff, sqlfluff, dbt-bouncer), then pytest (dbt builds with every data and unit test, GX, browser)
+	$(BIN)/ruff check src tests/python tests/bouncer benchmarks python_models
+	$(MAKE) --no-print-directory lint-sql lint-dbt
 	bash tests/setup/install_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25    # two workers (tests/python/conftest.py says which tests stay together); the 25 slowest listed
 
 test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
-lint: install    ## ruff, then sqlfluff over the project's SQL (.sqlfluff)
-	$(BIN)/ruff check src tests/python benchmarks python_models
-	$(BIN)/ruff format --check src tests/python benchmarks python_models
-	$(MAKE) --no-print-directory lint-sql
+lint: install    ## ruff, sqlfluff over the project's SQL (.sqlfluff), dbt-bouncer over the manifest (dbt-bouncer.yml)
+	$(BIN)/ruff check src tests/python tests/bouncer benchmarks python_models
+	$(BIN)/ruff format --check src tests/python tests/bouncer benchmarks python_models
+	$(MAKE) --no-print-directory lint-sql lint-dbt
 
 # sqlfluff's dbt templater compiles each model through dbt, which opens the profile's DuckDB file:
 # its own empty file under target/, so linting never waits on (or locks) a warehouse being built
@@ -97,6 +97,10 @@ SQLFLUFF    := CLV_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff
 lint-sql: install ## sqlfluff lint over models and tests/dbt: zero violations (.sqlfluff, DECISIONLOG "sqlfluff")
 	@mkdir -p target
 	$(SQLFLUFF) lint $(SQL_PATHS) --processes 2
+
+lint-dbt: install ## dbt parse, then dbt-bouncer: naming, YAML beside models, primary-key tests, docs, freshness
+	$(DBT) parse --quiet
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
 
 lint-fix: install ## rewrite the SQL to the house style (sqlfluff fix), e.g. after a merge; then make lint-sql
 	@mkdir -p target
