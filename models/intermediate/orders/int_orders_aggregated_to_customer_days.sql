@@ -11,6 +11,8 @@
 -- Days that no longer hold a valid order stay with n_valid_orders = 0, so a recomputed day always
 -- replaces its old row. Changing include_pos_orders / include_subscription_orders or editing old
 -- raw orders needs `dbt build --full-refresh`.
+-- refunds are read only by an incremental run: the hint keeps the dependency in every run
+-- depends_on: {{ ref('stg_shop__refunds') }}
 with
 
 orders as (

@@ -38,6 +38,15 @@ event_types as (
     from {{ ref('event_types') }}
 ),
 
+valid_orders as (
+    select
+        customer_id,
+        channel,
+        days_ago
+    from {{ ref('int_orders_netted') }}
+    where is_valid_order
+),
+
 list_memberships_current as (
     select
         customer_id
@@ -79,18 +88,9 @@ event_counts as (
     group by 1
 ),
 
-{% if compiled.order_counts %}
-valid_orders as (
-    select
-        customer_id,
-        channel,
-        days_ago
-    from {{ ref('int_orders_netted') }}
-    where is_valid_order
-),
-
-order_counts as (
-    select
+-- read by the segments that count orders (ST03 and LT09 see the default catalog, which has none)
+order_counts as (  -- noqa: ST03
+    select  -- noqa: LT09
         customer_id
         {%- for spec in compiled.order_counts %},
         sum(case
@@ -107,7 +107,6 @@ order_counts as (
     where days_ago >= 0
     group by 1
 ),
-{% endif %}
 
 segmented as (
     {%- for segment in compiled.segments %}
