@@ -37,7 +37,7 @@ else
   DBT_VARS := {raw_data_path: $(RAW)$(if $(AS_OF_DATE),$(comma) as_of_date: '$(AS_OF_DATE)',)}
 endif
 
-.PHONY: help install data demo run build backfill validate test test-fast test-python test-dbt lint bench bench-10m bench-clv backtest clean
+.PHONY: help install data demo run build backfill validate test test-fast test-python test-dbt lint lint-sql lint-dbt lint-fix bench bench-10m bench-clv backtest clean
 
 help:            ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -82,17 +82,36 @@ validate: install ## Great Expectations suite over the built marts; Data Docs in
 	$(BIN)/clv-segments validate --database $(CLV_DUCKDB_PATH) --data-docs artifacts/data_docs \
 		--vars "$(DBT_VARS)"
 
-test: install    ## the whole test suite: lint, then pytest (dbt builds with every data and unit test, GX, browser)
-	$(BIN)/ruff check src tests/python benchmarks python_models
+test: install    ## the whole test suite: lint (ruff, sqlfluff, dbt-bouncer), then pytest (dbt builds with every data and unit test, GX, browser)
+	$(BIN)/ruff check src tests/python tests/bouncer benchmarks python_models
+	$(MAKE) --no-print-directory lint-sql lint-dbt
 	bash tests/setup/install_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25    # two workers (tests/python/conftest.py says which tests stay together); the 25 slowest listed
 
 test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
-lint: install    ## ruff
-	$(BIN)/ruff check src tests/python benchmarks python_models
-	$(BIN)/ruff format --check src tests/python benchmarks python_models
+lint: install    ## ruff, sqlfluff over the project's SQL (.sqlfluff), dbt-bouncer over the manifest (dbt-bouncer.yml)
+	$(BIN)/ruff check src tests/python tests/bouncer benchmarks python_models
+	$(BIN)/ruff format --check src tests/python tests/bouncer benchmarks python_models
+	$(MAKE) --no-print-directory lint-sql lint-dbt
+
+# sqlfluff's dbt templater compiles each model through dbt, which opens the profile's DuckDB file:
+# its own empty file under target/, so linting never waits on (or locks) a warehouse being built
+SQL_PATHS   := models tests/dbt
+SQLFLUFF    := CLV_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff
+
+lint-sql: install ## sqlfluff lint over models and tests/dbt: zero violations (.sqlfluff, DECISIONLOG "sqlfluff")
+	@mkdir -p target
+	$(SQLFLUFF) lint $(SQL_PATHS) --processes 2
+
+lint-dbt: install ## dbt parse, then dbt-bouncer: naming, YAML beside models, primary-key tests, docs, freshness
+	$(DBT) parse --quiet
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+
+lint-fix: install ## rewrite the SQL to the house style (sqlfluff fix), e.g. after a merge; then make lint-sql
+	@mkdir -p target
+	$(SQLFLUFF) fix $(SQL_PATHS) --processes 2
 
 bench: install   ## the main run against the raw-query limit at 100k (3 runs) and 1M customers (docs/benchmarks.md)
 	$(BIN)/python benchmarks/bench_main_run.py --customers 100000 1000000 --repeat 3 1

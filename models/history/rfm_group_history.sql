@@ -37,9 +37,11 @@ changed as (
         current_groups.rfm_score
     from current_groups
     left join latest_groups
-        on current_groups.customer_id = latest_groups.customer_id
-        and latest_groups.changes_back = 1
-    where latest_groups.rfm_group is null
+        on
+            current_groups.customer_id = latest_groups.customer_id
+            and latest_groups.changes_back = 1
+    where
+        latest_groups.rfm_group is null
         or latest_groups.rfm_group <> current_groups.rfm_group
 ),
 

@@ -30,7 +30,9 @@ this_run as (
         {{ as_of_date() }} as as_of_date,
         cast('{{ var("run_id", none) or invocation_id }}' as {{ dbt.type_string() }}) as run_id,
         cast('{{ var("run_kind") }}' as {{ dbt.type_string() }}) as run_kind,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ api.Column.translate_type('timestamp') }})
+        cast(
+            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ api.Column.translate_type('timestamp') }}
+        )
             as run_started_at,
         accepted.accepted_breakers
     from accepted

@@ -44,7 +44,8 @@ previous_members as (
         segment_kind,
         customer_id
     from latest_changes
-    where changes_back = 1
+    where
+        changes_back = 1
         and change_type = 'entered'
 ),
 
@@ -56,8 +57,9 @@ entered as (
         'entered' as change_type
     from current_members
     left join previous_members
-        on current_members.segment_name = previous_members.segment_name
-        and current_members.customer_id = previous_members.customer_id
+        on
+            current_members.segment_name = previous_members.segment_name
+            and current_members.customer_id = previous_members.customer_id
     where previous_members.customer_id is null
 ),
 
@@ -69,8 +71,9 @@ exited as (
         'left' as change_type
     from previous_members
     left join current_members
-        on previous_members.segment_name = current_members.segment_name
-        and previous_members.customer_id = current_members.customer_id
+        on
+            previous_members.segment_name = current_members.segment_name
+            and previous_members.customer_id = current_members.customer_id
     where current_members.customer_id is null
 ),
 

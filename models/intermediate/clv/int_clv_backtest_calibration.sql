@@ -11,7 +11,8 @@ scored as (
         churn_probability,
         churned_in_window
     from {{ ref('int_clv_backtest_customers_scored') }}
-    where model_kind = 'model'
+    where
+        model_kind = 'model'
         and churn_probability is not null
 ),
 
@@ -20,7 +21,8 @@ banded as (
         model,
         churn_probability,
         churned_in_window,
-        least(cast(floor(churn_probability * {{ bands }}) as {{ dbt.type_int() }}) + 1, {{ bands }}) as churn_band
+        least(cast(floor(churn_probability * {{ bands }}) as {{ dbt.type_int() }}) + 1, {{ bands }})
+            as churn_band
     from scored
 ),
 

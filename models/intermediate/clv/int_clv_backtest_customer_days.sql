@@ -11,7 +11,8 @@ orders as (
         net_amount_at_calibration,
         is_valid_order_at_calibration
     from {{ ref('int_orders_netted') }}
-    where ordered_date <= {{ calibration_date() }}
+    where
+        ordered_date <= {{ calibration_date() }}
         and is_valid_order_at_calibration
 ),
 

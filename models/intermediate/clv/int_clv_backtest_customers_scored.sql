@@ -28,7 +28,8 @@ cell_predictions as (
 
 fit as (
     select
-        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end) as gamma_gamma_status,
+        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end)
+            as gamma_gamma_status,
         max(case when model_name = 'gamma_gamma' and metric = 'p' then value end) as gg_p,
         max(case when model_name = 'gamma_gamma' and metric = 'q' then value end) as gg_q,
         max(case when model_name = 'gamma_gamma' and metric = 'v' then value end) as gg_v
@@ -38,7 +39,8 @@ fit as (
 fitted_models as (
     select distinct model_name
     from {{ ref('clv_backtest_fit') }}
-    where metric = 'status'
+    where
+        metric = 'status'
         and detail = 'fitted'
         and model_name in ('bgnbd', 'pareto_nbd', 'mbgnbd')
 ),
@@ -50,11 +52,11 @@ models as (
         observed.customer_id,
         cell_predictions.expected_purchases as predicted_purchases,
         cell_predictions.expected_purchases
-            * case
-                when fit.gamma_gamma_status = 'fitted' then
+        * case
+            when fit.gamma_gamma_status = 'fitted' then
                     {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v',
                                                          'observed.frequency', 'observed.monetary_value') }}
-            end as predicted_revenue,
+        end as predicted_revenue,
         cell_predictions.churn_probability,
         cell_predictions.purchases_low,
         cell_predictions.purchases_high,
@@ -89,32 +91,43 @@ baselines as (
     from observed
     union all
     select
-        'past_rate',
-        'baseline',
+        'past_rate' as model,
+        'baseline' as model_kind,
         customer_id,
-        case when t_days > 0 then cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }} else 0 end,
         case
-            when t_days > 0 and frequency > 0 then
-                cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }} * monetary_value
+            when
+                t_days > 0
+                then
+                    cast(frequency as {{ type_double() }}) / t_days * {{ var('clv_backtest_days') }}
+            else
+                0
+        end as predicted_purchases,
+        case
+            when t_days > 0 and frequency > 0
+                then
+                    cast(frequency as {{ type_double() }})
+                    / t_days
+                    * {{ var('clv_backtest_days') }}
+                    * monetary_value
             else 0
-        end,
-        null,
-        null,
-        null,
-        null,
-        null
+        end as predicted_revenue,
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
+        null as predicted_next_order_date
     from observed
     union all
     select
-        'average_gap',
-        'baseline',
+        'average_gap' as model,
+        'baseline' as model_kind,
         customer_id,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
+        null as predicted_purchases,
+        null as predicted_revenue,
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
         average_gap_next_order_date
     from observed
 ),
@@ -128,10 +141,10 @@ rankings as (
     from observed
     union all
     select
-        'hindsight',
-        'ceiling',
+        'hindsight' as model,
+        'ceiling' as model_kind,
         customer_id,
-        cast(holdout_revenue as {{ type_double() }})
+        cast(holdout_revenue as {{ type_double() }}) as ranking_score
     from observed
 ),
 
@@ -143,7 +156,8 @@ forecasts as (
         cast(predicted_purchases as {{ type_double() }}) as predicted_purchases,
         cast(predicted_revenue as {{ type_double() }}) as predicted_revenue,
         -- the forecast ranks customers by the revenue it predicts (the zero forecast ranks nobody)
-        case when model <> 'zero' then cast(predicted_revenue as {{ type_double() }}) end as ranking_score,
+        case when model <> 'zero' then cast(predicted_revenue as {{ type_double() }}) end
+            as ranking_score,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         cast(purchases_low as {{ type_double() }}) as purchases_low,
         cast(purchases_high as {{ type_double() }}) as purchases_high,
@@ -157,7 +171,7 @@ forecasts as (
         customer_id,
         predicted_purchases,
         predicted_revenue,
-        case when model <> 'zero' then predicted_revenue end,
+        case when model <> 'zero' then predicted_revenue end as ranking_score,
         churn_probability,
         purchases_low,
         purchases_high,
@@ -169,14 +183,14 @@ forecasts as (
         model,
         model_kind,
         customer_id,
-        null,
-        null,
+        null as predicted_purchases,
+        null as predicted_revenue,
         ranking_score,
-        null,
-        null,
-        null,
-        null,
-        null
+        null as churn_probability,
+        null as purchases_low,
+        null as purchases_high,
+        null as interval_probability,
+        null as predicted_next_order_date
     from rankings
 ),
 

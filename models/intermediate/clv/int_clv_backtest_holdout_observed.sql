@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per customer of the calibration data: what they had done by the calibration date (for
 -- the naive baselines) and what they actually did in the holdout, the clv_backtest_days after it
 -- up to the as-of date. Purchases are counted as the models count them: days with a valid order.
@@ -58,8 +60,11 @@ in_holdout as (
 gaps as (
     select
         customer_id,
-        cast({{ dbt.datediff('first_order_date', 'last_order_date', 'day') }} as {{ type_double() }})
-            / nullif(number_of_orders - 1, 0) as average_days_between_orders
+        cast(
+            {{ dbt.datediff('first_order_date', 'last_order_date', 'day') }}
+            as {{ type_double() }}
+        )
+        / nullif(number_of_orders - 1, 0) as average_days_between_orders
     from before_calibration
 ),
 

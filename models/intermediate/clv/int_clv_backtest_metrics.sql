@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per backtest forecaster and metric: how each candidate model and naive baseline did on
 -- the holdout (the clv_backtest_days after the calibration date), over the customers of the
 -- calibration data. Candidates that could not be fitted keep a row per metric with a null value
@@ -6,7 +8,8 @@
 {%- set metrics = [
     'customers', 'predicted_purchases', 'actual_purchases', 'predicted_revenue', 'actual_revenue',
     'rmse', 'poisson_deviance', 'mae', 'top_decile_revenue_share', 'spearman_revenue', 'churn_brier',
-    'interval_coverage', 'interval_expected_coverage', 'next_order_within_14_days', 'next_order_date_before_clock_share',
+    'interval_coverage', 'interval_expected_coverage', 'next_order_within_14_days',
+    'next_order_date_before_clock_share',
 ] %}
 {%- set candidates = ['bgnbd', 'pareto_nbd', 'mbgnbd'] %}
 
@@ -30,17 +33,19 @@ ranked as (
     select
         scored.*,
         -- position in the forecaster's ranking (ties broken by customer id, so reruns agree)
-        row_number() over (partition by model order by ranking_score desc, customer_id) as score_position,
-        count(ranking_score) over (partition by model) as n_ranked,
+        row_number() over (
+            partition by scored.model order by scored.ranking_score desc, scored.customer_id asc
+        ) as score_position,
+        count(scored.ranking_score) over (partition by scored.model) as n_ranked,
         -- average ranks (ties share the mean of their positions), for Spearman's correlation
         cast(
-            rank() over (partition by model order by ranking_score)
-            + (count(*) over (partition by model, ranking_score) - 1) / 2.0
+            rank() over (partition by scored.model order by scored.ranking_score)
+            + (count(*) over (partition by scored.model, scored.ranking_score) - 1) / 2.0
             as decimal(38, 1)
         ) as score_rank,
         cast(
-            rank() over (partition by model order by actual_revenue)
-            + (count(*) over (partition by model, actual_revenue) - 1) / 2.0
+            rank() over (partition by scored.model order by scored.actual_revenue)
+            + (count(*) over (partition by scored.model, scored.actual_revenue) - 1) / 2.0
             as decimal(38, 1)
         ) as revenue_rank
     from scored
@@ -77,8 +82,14 @@ aggregated as (
                 (count(*) * sum(score_rank * revenue_rank) - sum(score_rank) * sum(revenue_rank))
                 as {{ type_double() }}
             ) / nullif(
-                sqrt(cast(count(*) * sum(score_rank * score_rank) - sum(score_rank) * sum(score_rank) as {{ type_double() }}))
-                * sqrt(cast(count(*) * sum(revenue_rank * revenue_rank) - sum(revenue_rank) * sum(revenue_rank) as {{ type_double() }})),
+                sqrt(cast(
+                    count(*) * sum(score_rank * score_rank) - sum(score_rank) * sum(score_rank)
+                    as {{ type_double() }}
+                ))
+                * sqrt(cast(
+                    count(*) * sum(revenue_rank * revenue_rank) - sum(revenue_rank) * sum(revenue_rank)
+                    as {{ type_double() }}
+                )),
                 0
             )
         end as spearman_revenue,

@@ -14,19 +14,24 @@ deviances as (
         row_number() over (order by value, model) as position,
         count(*) over () as candidates
     from {{ ref('int_clv_backtest_metrics') }}
-    where model_kind = 'model'
+    where
+        model_kind = 'model'
         and metric = 'poisson_deviance'
         and value is not null
 ),
 
 best as (
-    select * from deviances where position = 1
+    select * from deviances
+    where position = 1
 ),
 
 not_run as (
-    select {{ clv_string_agg("model || ': ' || coalesce(status_detail, backtest_status)", "'; '") }} as reasons
+    select
+        {{ clv_string_agg("model || ': ' || coalesce(status_detail, backtest_status)", "'; '") }}
+            as reasons
     from {{ ref('int_clv_backtest_metrics') }}
-    where model_kind = 'model'
+    where
+        model_kind = 'model'
         and metric = 'poisson_deviance'
         and backtest_status <> 'measured'
 ),
@@ -37,21 +42,23 @@ chosen as (
         '{{ var('clv_model') }}' as model_name,
         'forced by var clv_model' as choice_reason
     {%- else %}
-    select
-        coalesce(best.model, '{{ var('clv_model_fallback') }}') as model_name,
-        case
-            when best.model is not null then
-                'chosen by the backtest: lowest holdout Poisson deviance ('
-                || cast(round(best.poisson_deviance, 4) as {{ dbt.type_string() }}) || ') of '
-                || cast(best.candidates as {{ dbt.type_string() }}) || ' candidates'
-            else
-                'var clv_model is auto but the backtest did not run ('
-                || coalesce(not_run.reasons, 'no candidate measured')
-                || '): var clv_model_fallback'
-        end as choice_reason
-    from not_run
-    left join best
-        on 1 = 1
+        select
+            coalesce(best.model, '{{ var('clv_model_fallback') }}') as model_name,
+            case
+                when best.model is not null
+                    then
+                        'chosen by the backtest: lowest holdout Poisson deviance ('
+                        || cast(round(best.poisson_deviance, 4) as {{ dbt.type_string() }})
+                        || ') of '
+                        || cast(best.candidates as {{ dbt.type_string() }}) || ' candidates'
+                else
+                    'var clv_model is auto but the backtest did not run ('
+                    || coalesce(not_run.reasons, 'no candidate measured')
+                    || '): var clv_model_fallback'
+            end as choice_reason
+        from not_run
+        left join best
+            on 1 = 1
     {%- endif %}
 ),
 
@@ -72,20 +79,25 @@ final as (
         '{{ var('clv_next_order_date_source') }}' as next_order_date_source,
         'set by var clv_next_order_date_source' as next_order_date_reason
         {%- else %}
-        case
-            when next_order_hits.average_gap_hits > next_order_hits.model_hits then 'average_gap'
-            else 'model'
-        end as next_order_date_source,
-        case
-            when next_order_hits.model_hits is null or next_order_hits.average_gap_hits is null then
-                'no backtest of the next-order dates: the model''s date, never in the past'
-            else
-                'backtest: first holdout order within the tolerance of the date for '
-                || cast(round(100 * next_order_hits.model_hits, 1) as {{ dbt.type_string() }})
-                || ' % of holdout buyers with the model''s date, '
-                || cast(round(100 * next_order_hits.average_gap_hits, 1) as {{ dbt.type_string() }})
-                || ' % with the average gap'
-        end as next_order_date_reason
+            case
+                when
+                    next_order_hits.average_gap_hits > next_order_hits.model_hits
+                    then 'average_gap'
+                else 'model'
+            end as next_order_date_source,
+            case
+                when next_order_hits.model_hits is null or next_order_hits.average_gap_hits is null
+                    then
+                        'no backtest of the next-order dates: the model''s date, never in the past'
+                else
+                    'backtest: first holdout order within the tolerance of the date for '
+                    || cast(round(100 * next_order_hits.model_hits, 1) as {{ dbt.type_string() }})
+                    || ' % of holdout buyers with the model''s date, '
+                    || cast(
+                        round(100 * next_order_hits.average_gap_hits, 1) as {{ dbt.type_string() }}
+                    )
+                    || ' % with the average gap'
+            end as next_order_date_reason
         {%- endif %}
     from chosen
     cross join next_order_hits

@@ -1,6 +1,7 @@
 -- One row per customer: Klaviyo's CLV profile fields (historic, predicted, total CLV, churn) as of
 -- the as-of date, which the mart customer_predictions publishes: from the purchase model the
--- backtest chose (int_clv_model_chosen) and Gamma-Gamma, with an interval for the predicted orders and a model-based next-order date beside
+-- backtest chose (int_clv_model_chosen) and Gamma-Gamma, with an interval for the predicted orders
+-- and a model-based next-order date beside
 -- Klaviyo's. Predictive fields are null when the model is not ready or not fitted, or the
 -- customer has no valid order in the history window; prediction_status says which.
 with
@@ -33,14 +34,23 @@ date_source as (
 
 fit as (
     select
-        max(case when model_name = 'clv' and metric = 'purchase_model' then detail end) as purchase_model,
-        max(case when model_name in ('bgnbd', 'pareto_nbd', 'mbgnbd') and metric = 'status' then detail end)
+        max(case when model_name = 'clv' and metric = 'purchase_model' then detail end)
+            as purchase_model,
+        max(
+            case
+                when
+                    model_name in ('bgnbd', 'pareto_nbd', 'mbgnbd') and metric = 'status'
+                    then detail
+            end
+        )
             as purchase_model_status,
-        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end) as gamma_gamma_status,
+        max(case when model_name = 'gamma_gamma' and metric = 'status' then detail end)
+            as gamma_gamma_status,
         max(case when model_name = 'gamma_gamma' and metric = 'p' then value end) as gg_p,
         max(case when model_name = 'gamma_gamma' and metric = 'q' then value end) as gg_q,
         max(case when model_name = 'gamma_gamma' and metric = 'v' then value end) as gg_v,
-        max(case when model_name = 'clv' and metric = 'discount_factor' then value end) as discount_factor
+        max(case when model_name = 'clv' and metric = 'discount_factor' then value end)
+            as discount_factor
     from {{ ref('clv_model_fit') }}
 ),
 
@@ -76,16 +86,28 @@ scored as (
             as probability_alive,
         case when fit.purchase_model_status = 'fitted' then cell_predictions.churn_probability end
             as churn_probability,
-        case when fit.purchase_model_status = 'fitted' then cell_predictions.days_to_next_purchase end
+        case
+            when fit.purchase_model_status = 'fitted' then cell_predictions.days_to_next_purchase
+        end
             as days_to_next_purchase,
         case
             when fit.gamma_gamma_status <> 'fitted' or rft.customer_id is null then null
-            else {{ gamma_gamma_expected_order_value('fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value') }}
+            else
+                {{ gamma_gamma_expected_order_value(
+                    'fit.gg_p', 'fit.gg_q', 'fit.gg_v', 'rft.frequency', 'rft.monetary_value'
+                ) }}
         end as expected_average_order_value,
         fit.discount_factor,
         date_source.next_order_date_source,
-        cast(round(coalesce(history.average_days_between_orders, account.account_average_days_between_orders), 0)
-            as {{ dbt.type_int() }}) as days_to_next_order
+        cast(
+            round(
+                coalesce(
+                    history.average_days_between_orders, account.account_average_days_between_orders
+                ),
+                0
+            )
+            as {{ dbt.type_int() }}
+        ) as days_to_next_order
     from customers
     inner join history
         on customers.customer_id = history.customer_id
@@ -102,8 +124,10 @@ dated as (
     select
         scored.*,
         case
-            when has_valid_order and days_to_next_order is not null then
-                cast({{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date)
+            when scored.has_valid_order and scored.days_to_next_order is not null then
+                cast(
+                    {{ dbt.dateadd('day', 'days_to_next_order', 'cast(last_order_at as date)') }} as date
+                )
         end as expected_date_of_next_order,
         -- the model's date: when P(another order) reaches clv_next_order_probability, if within the window
         cast(
@@ -118,10 +142,19 @@ final as (
         customer_id,
         historic_clv,
         -- unrounded, so that CLV tiers compare the exact value; exports round to the cent
-        cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money_unrounded() }})
+        cast(
+            expected_purchases
+            * expected_average_order_value
+            * discount_factor as {{ type_money_unrounded() }}
+        )
             as predicted_clv,
         cast(
-            historic_clv + cast(expected_purchases * expected_average_order_value * discount_factor as {{ type_money_unrounded() }})
+            historic_clv
+            + cast(
+                expected_purchases
+                * expected_average_order_value
+                * discount_factor as {{ type_money_unrounded() }}
+            )
             as {{ type_money_unrounded() }}
         ) as total_clv,
         historic_number_of_orders,
@@ -145,14 +178,17 @@ final as (
         end as next_order_date,
         next_order_date_source,
         cast(probability_alive as {{ type_double() }}) as probability_alive,
-        cast(expected_average_order_value as {{ type_money_unrounded() }}) as expected_average_order_value,
+        cast(expected_average_order_value as {{ type_money_unrounded() }})
+            as expected_average_order_value,
         first_order_at,
         last_order_at,
         cast(days_since_last_order as {{ dbt.type_int() }}) as days_since_last_order,
         case
             when not has_valid_order then 'no_valid_order'
             when purchase_model_status = 'not_ready' then 'model_not_ready'
-            when purchase_model_status <> 'fitted' or gamma_gamma_status <> 'fitted' then 'model_failed'
+            when
+                purchase_model_status <> 'fitted' or gamma_gamma_status <> 'fitted'
+                then 'model_failed'
             when not is_in_history_window then 'outside_history_window'
             else 'scored'
         end as prediction_status,

@@ -13,7 +13,8 @@ customers as (
 newsletter_members as (
     select distinct customer_id
     from {{ ref('stg_shop__list_memberships') }}
-    where list_id = '{{ var("newsletter_list_id") }}'
+    where
+        list_id = '{{ var("newsletter_list_id") }}'
         and is_current_member
 ),
 
@@ -30,8 +31,8 @@ final as (
         newsletter_members.customer_id is not null as is_newsletter_member,
         suppressed.customer_id is not null as is_suppressed,
         customers.has_email
-            and newsletter_members.customer_id is not null
-            and suppressed.customer_id is null as is_emailable
+        and newsletter_members.customer_id is not null
+        and suppressed.customer_id is null as is_emailable
     from customers
     left join newsletter_members
         on customers.customer_id = newsletter_members.customer_id

@@ -32,7 +32,9 @@ classified as (
         case
             when not event_types.is_engagement then 0
             {% if not var('count_machine_opens') -%}
-            when event_days.event_type = 'email_opened' then event_days.n_events - event_days.n_machine_opens
+                when
+                    event_days.event_type = 'email_opened'
+                    then event_days.n_events - event_days.n_machine_opens
             {% endif -%}
             else event_days.n_events
         end as n_engagements,
@@ -50,15 +52,23 @@ final as (
         sum(case when days_ago < {{ var('recent_engagement_days') }} then n_engagements else 0 end)
             as recent_engagements,
         sum(case
-            when days_ago >= {{ var('recent_engagement_days') }}
+            when
+                days_ago >= {{ var('recent_engagement_days') }}
                 and days_ago < {{ var('prior_engagement_days') }}
-                then n_engagements else 0
+                then n_engagements
+            else 0
         end) as prior_engagements,
         sum(case
-            when is_product_interest and days_ago < {{ var('recent_engagement_days') }} then n_events else 0
+            when
+                is_product_interest and days_ago < {{ var('recent_engagement_days') }}
+                then n_events else
+                0
         end) as recent_product_interest_events,
         sum(case
-            when event_type = 'email_clicked' and days_ago < {{ var('espresso_days') }} then n_events else 0
+            when
+                event_type = 'email_clicked' and days_ago < {{ var('espresso_days') }}
+                then n_events else
+                0
         end) as recent_email_clicks,
         sum(case when days_ago < {{ var('dead_weight_days') }} then n_engagements else 0 end)
             as engagements_within_dead_weight_days,

@@ -11,6 +11,8 @@
 -- Days that no longer hold a valid order stay with n_valid_orders = 0, so a recomputed day always
 -- replaces its old row. Changing include_pos_orders / include_subscription_orders or editing old
 -- raw orders needs `dbt build --full-refresh`.
+-- refunds are read only by an incremental run: the hint keeps the dependency in every run
+-- depends_on: {{ ref('stg_shop__refunds') }}
 with
 
 orders as (
@@ -23,6 +25,7 @@ orders as (
     from {{ ref('int_orders_netted') }}
 ),
 
+{% if is_incremental() %}
 refunds as (
     select
         order_id,
@@ -30,7 +33,6 @@ refunds as (
     from {{ ref('stg_shop__refunds') }}
 ),
 
-{% if is_incremental() %}
 watermark as (
     select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), 'max(ordered_date)') }} as since
     from {{ this }}
@@ -63,9 +65,9 @@ orders_to_aggregate as (
         and orders.ordered_date = affected_days.ordered_date
 ),
 {% else %}
-orders_to_aggregate as (
-    select * from orders
-),
+    orders_to_aggregate as (
+        select * from orders
+    ),
 {% endif %}
 
 final as (

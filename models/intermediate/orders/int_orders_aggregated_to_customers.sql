@@ -37,7 +37,9 @@ final as (
         -- unrounded: tiers and personas compare it with their thresholds (400.01 / 4 = 100.0025 > 100)
         {{ divide_money('aggregated.historic_clv', 'aggregated.historic_number_of_orders') }} as average_order_value,
         cast(
-            {{ dbt.datediff('cast(aggregated.first_order_at as date)', 'cast(aggregated.last_order_at as date)', 'day') }}
+            {{ dbt.datediff(
+                'cast(aggregated.first_order_at as date)', 'cast(aggregated.last_order_at as date)', 'day'
+            ) }}
             as {{ type_double() }}
         ) / nullif(aggregated.historic_number_of_orders - 1, 0) as average_days_between_orders,
         aggregated.first_order_at,

@@ -42,13 +42,18 @@ netted as (
         orders.is_subscription,
         orders.amount_reporting as gross_amount,
         -- netted in the order's currency, then converted once, so rounding cannot push it below 0
-        orders.amount_reporting - {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
+        orders.amount_reporting
+        - {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting'
+        )) }}
             as refunded_amount,
         coalesce(refunds.n_refunds, 0) as n_refunds,
-        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting')) }}
-            as net_amount,
-        {{ round_money(money_times_rate('orders.amount - coalesce(refunds.refunded_by_calibration_original, 0)', 'orders.rate_to_reporting')) }}
-            as net_amount_at_calibration
+        {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_amount_original, 0)', 'orders.rate_to_reporting'
+        )) }} as net_amount,
+        {{ round_money(money_times_rate(
+            'orders.amount - coalesce(refunds.refunded_by_calibration_original, 0)', 'orders.rate_to_reporting'
+        )) }} as net_amount_at_calibration
     from orders
     left join refunds
         on orders.order_id = refunds.order_id
@@ -58,11 +63,12 @@ final as (
     select
         netted.*,
         {{ order_exclusion_reason('net_amount') }} as exclusion_reason,
-        {{ order_exclusion_reason('net_amount_at_calibration') }} is null as is_valid_order_at_calibration
+        {{ order_exclusion_reason('net_amount_at_calibration') }} is null
+            as is_valid_order_at_calibration
     from netted
 )
 
 select
     final.*,
-    exclusion_reason is null as is_valid_order
+    final.exclusion_reason is null as is_valid_order
 from final

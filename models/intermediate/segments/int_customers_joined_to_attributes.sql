@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per customer: every attribute a segment definition may name (the columns with a meta
 -- segment_field in _segments__catalog.yml): profile and location, emailability, order history,
 -- engagement, predictive CLV fields, tiers and RFM scores. Counts are 0, not null, for customers
@@ -126,7 +128,8 @@ final as (
         coalesce(engagement.recent_product_interest_events, 0) as recent_product_interest_events,
         coalesce(engagement.recent_email_clicks, 0) as recent_email_clicks,
         coalesce(engagement.engagements_within_dead_weight_days, 0) as engagements_within_dead_weight_days,
-        {{ days_ago('engagement.last_engaged_date') }} as days_since_last_engagement,
+        {{ days_ago('engagement.last_engaged_date') }}
+            as days_since_last_engagement,
         predictions.predicted_clv,
         predictions.total_clv,
         predictions.predicted_number_of_orders,

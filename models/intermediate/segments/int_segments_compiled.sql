@@ -6,15 +6,16 @@ with
 
 catalog as (
     {%- for segment in compiled.segments %}
-    select
-        '{{ segment.name }}' as segment_name,
-        '{{ segment.kind }}' as segment_kind,
-        '{{ segment.description | replace("'", "''") }}' as description,
-        '{{ segment.clv_attributes | join(", ") }}' as clv_attributes_used,
-        '{{ segment.source }}' as segment_source,
-        {{ segment.position }} as catalog_position,
-        '{{ segment.predicate | replace("'", "''") }}' as definition_sql
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ segment.name }}' as segment_name,
+            '{{ segment.kind }}' as segment_kind,
+            '{{ segment.description | replace("'", "''") }}' as description,
+            '{{ segment.clv_attributes | join(", ") }}'
+                as clv_attributes_used,
+            '{{ segment.source }}' as segment_source,
+            {{ segment.position }} as catalog_position,
+            '{{ segment.predicate | replace("'", "''") }}' as definition_sql
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 

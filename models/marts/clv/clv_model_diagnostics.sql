@@ -11,15 +11,27 @@
 with
 
 fit as (
-    select 'current' as fit_scope, clv_model_fit.* from {{ ref('clv_model_fit') }} as clv_model_fit
+    select
+        'current' as fit_scope,
+        clv_model_fit.*
+    from {{ ref('clv_model_fit') }} as clv_model_fit
     union all
-    select 'backtest', clv_backtest_fit.* from {{ ref('clv_backtest_fit') }} as clv_backtest_fit
+    select
+        'backtest' as fit_scope,
+        clv_backtest_fit.*
+    from {{ ref('clv_backtest_fit') }} as clv_backtest_fit
 ),
 
 readiness as (
-    select 'current' as fit_scope, current_checks.* from {{ ref('int_clv_readiness_checked') }} as current_checks
+    select
+        'current' as fit_scope,
+        current_checks.*
+    from {{ ref('int_clv_readiness_checked') }} as current_checks
     union all
-    select 'backtest', backtest_checks.* from {{ ref('int_clv_backtest_readiness_checked') }} as backtest_checks
+    select
+        'backtest' as fit_scope,
+        backtest_checks.*
+    from {{ ref('int_clv_backtest_readiness_checked') }} as backtest_checks
 ),
 
 chosen as (
@@ -31,7 +43,8 @@ deviances as (
         model,
         value as holdout_poisson_deviance
     from {{ ref('int_clv_backtest_metrics') }}
-    where model_kind = 'model'
+    where
+        model_kind = 'model'
         and metric = 'poisson_deviance'
 ),
 
@@ -39,11 +52,13 @@ readiness_summary as (
     select
         fit_scope,
         min(case when passed then 1 else 0 end) = 1 as is_ready,
-        {{ clv_string_agg("case when not passed then check_name end", "', '") }} as failed_readiness_checks,
+        {{ clv_string_agg("case when not passed then check_name end", "', '") }}
+            as failed_readiness_checks,
         max(case when check_name = 'customers_with_valid_order' then observed_value end)
             as customers_with_valid_order,
         max(case when check_name = 'history_days' then observed_value end) as history_days,
-        max(case when check_name = 'recent_order' then observed_value end) as days_since_latest_order,
+        max(case when check_name = 'recent_order' then observed_value end)
+            as days_since_latest_order,
         max(case when check_name = 'customers_with_3_orders' then observed_value end)
             as customers_with_3_orders
     from readiness
@@ -57,11 +72,11 @@ models as (
         max(case when metric = 'status' then detail end) as status,
         max(case when metric = 'status_detail' then detail end) as status_detail,
         {%- for name in parameters %}
-        max(case when metric = '{{ name }}' then value end) as param_{{ name }},
-        max(case when metric = '{{ name }}' then std_error end) as param_{{ name }}_std_error,
+            max(case when metric = '{{ name }}' then value end) as param_{{ name }},
+            max(case when metric = '{{ name }}' then std_error end) as param_{{ name }}_std_error,
         {%- endfor %}
         {%- for name in metrics %}
-        max(case when metric = '{{ name }}' then value end) as {{ name }},
+            max(case when metric = '{{ name }}' then value end) as {{ name }},
         {%- endfor %}
         max(case when metric = 'converged' then value end) = 1 as is_converged,
         max(case when metric = 'sampled' then value end) = 1 as is_sampled
@@ -75,13 +90,15 @@ final as (
         models.fit_scope,
         models.model_name,
         case when models.model_name = 'gamma_gamma' then 'spend' else 'purchases' end as model_role,
-        case when models.fit_scope = 'current' then {{ as_of_date() }} else {{ calibration_date() }} end
+        case
+            when models.fit_scope = 'current' then {{ as_of_date() }} else {{ calibration_date() }}
+        end
             as fitted_as_of,
         models.status,
         models.status_detail,
         {%- for name in parameters %}
-        models.param_{{ name }},
-        models.param_{{ name }}_std_error,
+            models.param_{{ name }},
+            models.param_{{ name }}_std_error,
         {%- endfor %}
         models.log_likelihood,
         models.is_converged,
@@ -94,13 +111,17 @@ final as (
         models.frequency_spend_correlation,
         deviances.holdout_poisson_deviance,
         models.model_name = chosen.model_name as is_chosen,
-        case when models.model_name = chosen.model_name then chosen.choice_reason end as choice_reason,
+        case when models.model_name = chosen.model_name then chosen.choice_reason end
+            as choice_reason,
         readiness_summary.is_ready,
         readiness_summary.failed_readiness_checks,
-        cast(readiness_summary.customers_with_valid_order as {{ dbt.type_bigint() }}) as customers_with_valid_order,
+        cast(readiness_summary.customers_with_valid_order as {{ dbt.type_bigint() }})
+            as customers_with_valid_order,
         cast(readiness_summary.history_days as {{ dbt.type_bigint() }}) as history_days,
-        cast(readiness_summary.days_since_latest_order as {{ dbt.type_bigint() }}) as days_since_latest_order,
-        cast(readiness_summary.customers_with_3_orders as {{ dbt.type_bigint() }}) as customers_with_3_orders,
+        cast(readiness_summary.days_since_latest_order as {{ dbt.type_bigint() }})
+            as days_since_latest_order,
+        cast(readiness_summary.customers_with_3_orders as {{ dbt.type_bigint() }})
+            as customers_with_3_orders,
         {{ as_of_date() }} as as_of_date,
         {{ var('clv_history_days') }} as history_window_days,
         {{ var('clv_prediction_days') }} as prediction_window_days,
@@ -111,8 +132,9 @@ final as (
     inner join readiness_summary
         on models.fit_scope = readiness_summary.fit_scope
     left join deviances
-        on models.fit_scope = 'backtest'
-        and models.model_name = deviances.model
+        on
+            models.fit_scope = 'backtest'
+            and models.model_name = deviances.model
     cross join chosen
 )
 

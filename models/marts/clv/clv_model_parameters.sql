@@ -14,7 +14,8 @@ final as (
         cast(std_error as {{ type_double() }}) as std_error,
         {{ as_of_date() }} as as_of_date
     from fit
-    where (model_name in ('bgnbd', 'mbgnbd') and metric in ('r', 'alpha', 'a', 'b'))
+    where
+        (model_name in ('bgnbd', 'mbgnbd') and metric in ('r', 'alpha', 'a', 'b'))
         or (model_name = 'pareto_nbd' and metric in ('r', 'alpha', 's', 'beta'))
         or (model_name = 'gamma_gamma' and metric in ('p', 'q', 'v'))
 )

@@ -32,13 +32,17 @@ published_figures as (
     from {{ source('published_history', 'run_figures_history') }}
 ),
 
+last_published as (
+    select max(as_of_date) as as_of_date from published_figures
+),
+
 previous_figures as (
     select
         published_figures.figure,
         published_figures.subject,
         published_figures.value
     from published_figures
-    inner join (select max(as_of_date) as as_of_date from published_figures) as last_published
+    inner join last_published
         on published_figures.as_of_date = last_published.as_of_date
 ),
 
@@ -65,7 +69,9 @@ top_rejection_reasons as (
         source_table,
         rejection_reason,
         count(*) as rejected_rows,
-        row_number() over (partition by source_table order by count(*) desc, rejection_reason) as reason_rank
+        row_number()
+            over (partition by source_table order by count(*) desc, rejection_reason)
+            as reason_rank
     from counted_rejections
     group by 1, 2
 ),
@@ -78,7 +84,8 @@ rejected_share as (
         cast(null as {{ type_double() }}) as previous_value,
         cast({{ var('breaker_max_rejected_share') }} as {{ type_double() }}) as threshold,
         'breaker_max_rejected_share' as var_name,
-        coalesce(rejected.rejected_rows, 0) / raw_rows.value > {{ var('breaker_max_rejected_share') }} as is_breach,
+        coalesce(rejected.rejected_rows, 0) / raw_rows.value
+        > {{ var('breaker_max_rejected_share') }} as is_breach,
         {{ dbt.concat([
             "'marts.rejected_rows where source_table = '''",
             "raw_rows.subject",
@@ -92,9 +99,11 @@ rejected_share as (
     left join rejected_per_table as rejected
         on raw_rows.subject = rejected.source_table
     left join top_rejection_reasons
-        on raw_rows.subject = top_rejection_reasons.source_table
-        and top_rejection_reasons.reason_rank = 1
-    where raw_rows.figure = 'raw_rows'
+        on
+            raw_rows.subject = top_rejection_reasons.source_table
+            and top_rejection_reasons.reason_rank = 1
+    where
+        raw_rows.figure = 'raw_rows'
         and raw_rows.value > 0
 ),
 
@@ -106,7 +115,8 @@ drops as (
         previous_figures.value as previous_value,
         cast({{ var('breaker_max_drop_share') }} as {{ type_double() }}) as threshold,
         'breaker_max_drop_share' as var_name,
-        (previous_figures.value - figures.value) / previous_figures.value > {{ var('breaker_max_drop_share') }}
+        (previous_figures.value - figures.value) / previous_figures.value
+        > {{ var('breaker_max_drop_share') }}
             as is_breach,
         {{ dbt.concat([
             "'marts.run_figures against history.run_figures_history (was '",
@@ -117,9 +127,11 @@ drops as (
         ]) }} as look_at
     from figures
     inner join previous_figures
-        on figures.figure = previous_figures.figure
-        and figures.subject = previous_figures.subject
-    where figures.figure in ('clean_rows', 'valid_orders', 'total_historic_clv')
+        on
+            figures.figure = previous_figures.figure
+            and figures.subject = previous_figures.subject
+    where
+        figures.figure in ('clean_rows', 'valid_orders', 'total_historic_clv')
         and previous_figures.value > 0
 ),
 
@@ -132,7 +144,8 @@ min_valid_orders as (
         cast({{ var('breaker_min_valid_orders') }} as {{ type_double() }}) as threshold,
         'breaker_min_valid_orders' as var_name,
         value < {{ var('breaker_min_valid_orders') }} as is_breach,
-        'marts.raw_row_reconciliation and marts.rejected_rows where source_table = ''orders''' as look_at
+        'marts.raw_row_reconciliation and marts.rejected_rows where source_table = ''orders'''
+            as look_at
     from figures
     where figure = 'valid_orders'
 ),
@@ -146,12 +159,13 @@ readiness_lost as (
         cast(1 as {{ type_double() }}) as threshold,
         'breaker_readiness_lost' as var_name,
         {{ 'true' if var('breaker_readiness_lost') else 'false' }}
-            and previous_figures.value = 1 and figures.value = 0 as is_breach,
+        and previous_figures.value = 1 and figures.value = 0 as is_breach,
         'marts.clv_model_diagnostics (failed_readiness_checks)' as look_at
     from figures
     inner join previous_figures
-        on figures.figure = previous_figures.figure
-        and figures.subject = previous_figures.subject
+        on
+            figures.figure = previous_figures.figure
+            and figures.subject = previous_figures.subject
     where figures.figure = 'is_clv_ready'
 ),
 
@@ -162,11 +176,13 @@ segment_changes as (
         members.value - entered.value + exited.value as previous_members
     from figures as members
     inner join figures as entered
-        on members.subject = entered.subject
-        and entered.figure = 'segment_entered'
+        on
+            members.subject = entered.subject
+            and entered.figure = 'segment_entered'
     inner join figures as exited
-        on members.subject = exited.subject
-        and exited.figure = 'segment_left'
+        on
+            members.subject = exited.subject
+            and exited.figure = 'segment_left'
     where members.figure = 'segment_members'
 ),
 

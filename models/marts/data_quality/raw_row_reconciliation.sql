@@ -11,20 +11,23 @@ rejected_rows as (
 ),
 
 {% for table_name in tables %}
-counted_{{ table_name }} as (
-    select
-        '{{ table_name }}' as source_table,
-        (select count(*) from {{ ref('stg_shop__' ~ table_name) }}) as clean_rows,
-        (select cast(coalesce(sum(n_copies - 1), 0) as {{ dbt.type_bigint() }}) from {{ ref('base_shop__' ~ table_name) }})
-            as collapsed_duplicates
-),
+    counted_{{ table_name }} as (
+        select
+            '{{ table_name }}' as source_table,
+            (select count(*) as n_rows from {{ ref('stg_shop__' ~ table_name) }}) as clean_rows,
+            (
+                select cast(coalesce(sum(n_copies - 1), 0) as {{ dbt.type_bigint() }})
+                from {{ ref('base_shop__' ~ table_name) }}
+            )
+                as collapsed_duplicates
+    ),
 
 {% endfor %}
 counted as (
-{% for table_name in tables %}
-    select * from counted_{{ table_name }}
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% for table_name in tables %}
+        select * from counted_{{ table_name }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (
@@ -34,7 +37,9 @@ final as (
         coalesce(rejected_rows.rejected_rows, 0) as rejected_rows,
         counted.collapsed_duplicates,
         cast(
-            counted.clean_rows + coalesce(rejected_rows.rejected_rows, 0) + counted.collapsed_duplicates
+            counted.clean_rows
+            + coalesce(rejected_rows.rejected_rows, 0)
+            + counted.collapsed_duplicates
             as {{ dbt.type_bigint() }}
         ) as accounted_rows,
         {{ as_of_date() }} as as_of_date

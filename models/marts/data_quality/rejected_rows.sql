@@ -9,7 +9,8 @@
         ['refund_id', 'order_id', 'refunded_at', 'amount']),
     ('events', 'base_shop__events', 'event_id', 'customer_id',
         ['event_id', 'customer_id', 'event_type', 'occurred_at', 'campaign_id', 'is_machine_open']),
-    ('list_memberships', 'base_shop__list_memberships', dbt.concat(['list_id', "':'", "coalesce(customer_id, '')"]), 'customer_id',
+    ('list_memberships', 'base_shop__list_memberships',
+        dbt.concat(['list_id', "':'", "coalesce(customer_id, '')"]), 'customer_id',
         ['list_id', 'customer_id', 'subscribed_at', 'unsubscribed_at']),
     ('suppressions', 'base_shop__suppressions', 'customer_id', 'customer_id',
         ['customer_id', 'suppressed_at', 'suppression_reason']),
@@ -18,24 +19,24 @@
 with
 
 {% for source_table, model, key_expression, customer_expression, columns in base_models %}
-rejected_{{ source_table }} as (
-    select
-        '{{ source_table }}' as source_table,
-        cast({{ key_expression }} as {{ dbt.type_string() }}) as record_key,
-        cast({{ customer_expression }} as {{ dbt.type_string() }}) as customer_id,
-        rejection_reason,
-        n_copies,
-        coalesce(raw_values, {{ raw_row_text(columns) }}) as raw_values
-    from {{ ref(model) }}
-    where rejection_reason is not null
-),
+    rejected_{{ source_table }} as (
+        select
+            '{{ source_table }}' as source_table,
+            cast({{ key_expression }} as {{ dbt.type_string() }}) as record_key,
+            cast({{ customer_expression }} as {{ dbt.type_string() }}) as customer_id,
+            rejection_reason,
+            n_copies,
+            coalesce(raw_values, {{ raw_row_text(columns) }}) as raw_values
+        from {{ ref(model) }}
+        where rejection_reason is not null
+    ),
 
 {% endfor %}
 unioned as (
-{% for source_table, _, _, _, _ in base_models %}
-    select * from rejected_{{ source_table }}
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% for source_table, _, _, _, _ in base_models %}
+        select * from rejected_{{ source_table }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 final as (

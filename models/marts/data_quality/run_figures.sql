@@ -69,25 +69,65 @@ segment_figures as (
 ),
 
 figures as (
-    select 'raw_rows' as figure, source_table as subject, accounted_rows as value from reconciliation
+    select
+        'raw_rows' as figure,
+        source_table as subject,
+        accounted_rows as value
+    from reconciliation
     union all
-    select 'clean_rows', source_table, clean_rows from reconciliation
+    select
+        'clean_rows' as figure,
+        source_table,
+        clean_rows
+    from reconciliation
     union all
-    select 'rejected_rows', source_table, rejected_rows from reconciliation
+    select
+        'rejected_rows' as figure,
+        source_table,
+        rejected_rows
+    from reconciliation
     union all
-    select 'valid_orders', 'all', valid_orders from orders
+    select
+        'valid_orders' as figure,
+        'all' as subject,
+        valid_orders
+    from orders
     union all
-    select 'customers_with_valid_order', 'all', customers_with_valid_order from customer_history
+    select
+        'customers_with_valid_order' as figure,
+        'all' as subject,
+        customers_with_valid_order
+    from customer_history
     union all
-    select 'total_historic_clv', 'all', total_historic_clv from customer_history
+    select
+        'total_historic_clv' as figure,
+        'all' as subject,
+        total_historic_clv
+    from customer_history
     union all
-    select 'is_clv_ready', 'all', is_clv_ready from readiness
+    select
+        'is_clv_ready' as figure,
+        'all' as subject,
+        is_clv_ready
+    from readiness
     union all
-    select 'segment_members', segment_name, segment_members from segment_figures
+    select
+        'segment_members' as figure,
+        segment_name,
+        segment_members
+    from segment_figures
     union all
-    select 'segment_entered', segment_name, segment_entered from segment_figures
+    select
+        'segment_entered' as figure,
+        segment_name,
+        segment_entered
+    from segment_figures
     union all
-    select 'segment_left', segment_name, segment_left from segment_figures
+    select
+        'segment_left' as figure,
+        segment_name,
+        segment_left
+    from segment_figures
 ),
 
 final as (

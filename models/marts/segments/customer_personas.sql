@@ -1,3 +1,5 @@
+-- noqa: disable=LT02
+-- (LT02, indentation, is left to a hand reflow: see DECISIONLOG "sqlfluff")
 -- One row per customer: a boolean per persona of the catalog (DESIGN.md "Personas"; personas
 -- overlap) and primary_persona, the first persona the customer belongs to in the catalog's order
 -- (DESIGN.md's table, top to bottom), else 'unclassified', for charts that need exclusive groups.

@@ -59,15 +59,18 @@ final as (
         scores.rfm_score,
         scores.rfm_group,
         earlier_other_groups.rfm_group as previous_rfm_group,
-        cast(current_stints.entered_on as {{ api.Column.translate_type('timestamp') }}) as rfm_group_changed_at,
+        cast(current_stints.entered_on as {{ api.Column.translate_type('timestamp') }})
+            as rfm_group_changed_at,
         {{ as_of_date() }} as as_of_date
     from scores
     left join current_stints
-        on scores.customer_id = current_stints.customer_id
-        and scores.rfm_group = current_stints.rfm_group
+        on
+            scores.customer_id = current_stints.customer_id
+            and scores.rfm_group = current_stints.rfm_group
     left join earlier_other_groups
-        on scores.customer_id = earlier_other_groups.customer_id
-        and current_stints.customer_id is not null
+        on
+            scores.customer_id = earlier_other_groups.customer_id
+            and current_stints.customer_id is not null
 )
 
 select * from final

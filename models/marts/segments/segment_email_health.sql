@@ -166,8 +166,10 @@ final as (
         segment_name,
         segment_kind,
         catalog_position,
-        segment_name in ({% for name in winback_segments %}'{{ name }}'{% if not loop.last %}, {% endif %}{% else %}''{% endfor %})
-            as is_winback_segment,
+        segment_name in (
+            {%- for name in winback_segments %}'{{ name }}'{% if not loop.last %}, {% endif %}
+            {%- else %}''{% endfor %}
+        ) as is_winback_segment,
         cast(deliveries as {{ dbt.type_bigint() }}) as deliveries,
         cast(opens as {{ dbt.type_bigint() }}) as opens,
         cast(unsubscribes as {{ dbt.type_bigint() }}) as unsubscribes,

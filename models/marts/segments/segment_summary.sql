@@ -62,16 +62,22 @@ final as (
         catalog.description,
         catalog.catalog_position,
         cast(coalesce(segment_values.members, 0) as {{ dbt.type_bigint() }}) as members,
-        cast(coalesce(segment_values.emailable_members, 0) as {{ dbt.type_bigint() }}) as emailable_members,
+        cast(coalesce(segment_values.emailable_members, 0) as {{ dbt.type_bigint() }})
+            as emailable_members,
         catalog.clv_attributes_used,
         cast(
-            coalesce(segment_values.historic_clv_total, 0) / nullif(all_customers.historic_clv_total, 0)
+            coalesce(segment_values.historic_clv_total, 0)
+            / nullif(all_customers.historic_clv_total, 0)
             as {{ type_double() }}
         ) as revenue_share,
-        cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_money() }}) as historic_clv_total,
+        cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_money() }})
+            as historic_clv_total,
         -- null when no member has a prediction (model not ready), 0 for a segment without members
         cast(
-            case when segment_values.segment_name is null then 0 else segment_values.predicted_clv_total end
+            case
+                when segment_values.segment_name is null then 0 else
+                    segment_values.predicted_clv_total
+            end
             as {{ type_money() }}
         ) as predicted_clv_total,
         changes.membership_last_changed_at,

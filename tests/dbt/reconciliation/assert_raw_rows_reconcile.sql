@@ -8,10 +8,13 @@
 with
 
 raw_counts as (
-{%- for table_name in tables %}
-    select '{{ table_name }}' as source_table, count(*) as raw_rows from {{ source('shop', table_name) }}
-    {% if not loop.last %}union all{% endif %}
-{%- endfor %}
+    {%- for table_name in tables %}
+        select
+            '{{ table_name }}' as source_table,
+            count(*) as raw_rows
+        from {{ source('shop', table_name) }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 reconciliation as (
@@ -27,5 +30,6 @@ select
 from raw_counts
 left join reconciliation
     on raw_counts.source_table = reconciliation.source_table
-where reconciliation.accounted_rows is null
+where
+    reconciliation.accounted_rows is null
     or reconciliation.accounted_rows <> raw_counts.raw_rows

@@ -21,10 +21,12 @@ members as (
 
 flagged as (
     {%- for persona in personas %}
-    select '{{ persona }}' as segment_name, customer_id
-    from personas
-    where {{ persona }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ persona }}' as segment_name,
+            customer_id
+        from personas
+        where {{ persona }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -38,8 +40,9 @@ mismatches as (
         end as problem
     from flagged
     full outer join members
-        on flagged.segment_name = members.segment_name
-        and flagged.customer_id = members.customer_id
+        on
+            flagged.segment_name = members.segment_name
+            and flagged.customer_id = members.customer_id
     where flagged.customer_id is null or members.customer_id is null
 ),
 
@@ -50,9 +53,11 @@ bad_primary as (
         'primary_persona is not one of its personas' as problem
     from personas
     left join members
-        on personas.primary_persona = members.segment_name
-        and personas.customer_id = members.customer_id
-    where personas.primary_persona <> 'unclassified'
+        on
+            personas.primary_persona = members.segment_name
+            and personas.customer_id = members.customer_id
+    where
+        personas.primary_persona <> 'unclassified'
         and members.customer_id is null
 )
 

@@ -4,8 +4,10 @@ with
 
 scores as (
     select 1 as score
-    union all select 2
-    union all select 3
+    union all
+    select 2 as score
+    union all
+    select 3 as score
 ),
 
 combinations as (

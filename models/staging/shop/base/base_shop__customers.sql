@@ -16,7 +16,8 @@ typed as (
         nullif(trim(city), '') as city,
         {{ parse_boolean('accepts_marketing') }} as accepts_marketing,
         {{ raw_row_text(['customer_id', 'email', 'created_at', 'country_code', 'region', 'city', 'accepts_marketing'],
-            when=unparseable('created_at', parse_timestamp_utc('created_at')) ~ ' or ' ~ unparseable('accepts_marketing', parse_boolean('accepts_marketing'))) }}
+            when=unparseable('created_at', parse_timestamp_utc('created_at'))
+                ~ ' or ' ~ unparseable('accepts_marketing', parse_boolean('accepts_marketing'))) }}
             as raw_values
     from source
 ),
@@ -69,7 +70,8 @@ final as (
             when customer_id is null then 'missing_key'
             when has_conflicting_key then 'duplicate_key_conflict'
             when created_at is null then 'unparseable_timestamp'
-            when {{ days_ago('created_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('created_at') }} < 0
+                then 'after_as_of_date'
         end as rejection_reason
     from checked
 )

@@ -25,8 +25,11 @@
         campaign_id as raw_campaign_id
 {%- endset %}
 {%- set raw_values -%}
-        {{ raw_row_text(['raw_event_id', 'raw_customer_id', 'raw_event_type', 'raw_occurred_at', 'raw_campaign_id', 'raw_is_machine_open'],
-            when='(raw_occurred_at is not null and occurred_at is null) or (raw_is_machine_open is not null and is_machine_open is null)') }}
+        {{ raw_row_text(
+            ['raw_event_id', 'raw_customer_id', 'raw_event_type', 'raw_occurred_at', 'raw_campaign_id',
+             'raw_is_machine_open'],
+            when='(raw_occurred_at is not null and occurred_at is null)'
+                ~ ' or (raw_is_machine_open is not null and is_machine_open is null)') }}
             as raw_values
 {%- endset %}
 
@@ -68,7 +71,8 @@ keyed as {{ inline_cte() }} (
         coalesce(repeated_keys.is_repeated, false) as is_grouped
     from source
     left join repeated_keys
-        on {{ normalize_id('source.event_id') }} is not distinct from repeated_keys.repeated_event_id
+        on
+            {{ normalize_id('source.event_id') }} is not distinct from repeated_keys.repeated_event_id
 ),
 
 -- a key no other row carries: the row is distinct and its key in no conflict
@@ -179,7 +183,8 @@ final as (
             when distinct_rows.customer_id is null then 'missing_customer_id'
             when event_types.event_type is null then 'unknown_event_type'
             when distinct_rows.occurred_at is null then 'unparseable_timestamp'
-            when {{ days_ago('distinct_rows.occurred_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('distinct_rows.occurred_at') }} < 0
+                then 'after_as_of_date'
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason
     from distinct_rows

@@ -19,7 +19,8 @@ typed as (
         {{ parse_timestamp_utc('unsubscribed_at') }} as unsubscribed_at,
         unsubscribed_at is not null as has_unsubscribed_at,
         {{ raw_row_text(['list_id', 'customer_id', 'subscribed_at', 'unsubscribed_at'],
-            when=unparseable('subscribed_at', parse_timestamp_utc('subscribed_at')) ~ ' or ' ~ unparseable('unsubscribed_at', parse_timestamp_utc('unsubscribed_at'))) }} as raw_values
+            when=unparseable('subscribed_at', parse_timestamp_utc('subscribed_at'))
+                ~ ' or ' ~ unparseable('unsubscribed_at', parse_timestamp_utc('unsubscribed_at'))) }} as raw_values
     from source
 ),
 
@@ -43,7 +44,8 @@ final as (
         collapsed.subscribed_at,
         -- leaving after the as-of date has not happened yet, as of that date
         case
-            when {{ days_ago('collapsed.unsubscribed_at') }} >= 0 then collapsed.unsubscribed_at
+            when {{ days_ago('collapsed.unsubscribed_at') }} >= 0
+                then collapsed.unsubscribed_at
         end as unsubscribed_at,
         collapsed.n_copies,
         collapsed.raw_values,
@@ -54,9 +56,12 @@ final as (
                 partition by collapsed.list_id, collapsed.customer_id, collapsed.subscribed_at
             ) > 1 then 'duplicate_key_conflict'
             when collapsed.subscribed_at is null then 'unparseable_timestamp'
-            when collapsed.has_unsubscribed_at and collapsed.unsubscribed_at is null then 'unparseable_timestamp'
+            when
+                collapsed.has_unsubscribed_at and collapsed.unsubscribed_at is null
+                then 'unparseable_timestamp'
             when collapsed.unsubscribed_at < collapsed.subscribed_at then 'invalid_interval'
-            when {{ days_ago('collapsed.subscribed_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('collapsed.subscribed_at') }} < 0
+                then 'after_as_of_date'
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason
     from collapsed

@@ -4,7 +4,7 @@
 -- Exact duplicates and key conflicts are looked for only among the rows whose key repeats, as in
 -- base_shop__events (DECISIONLOG "Staging at scale").
 {%- set typed_columns -%}
-        {{ normalize_id('order_id') }} as order_id,
+    {{ normalize_id('order_id') }} as order_id,
         {{ normalize_id('customer_id') }} as customer_id,
         {{ parse_timestamp_utc('ordered_at') }} as ordered_at,
         {{ dbt.safe_cast('amount', type_money()) }} as amount,
@@ -12,8 +12,11 @@
         {{ normalize_label('status') }} as status,
         {{ normalize_label('channel') }} as channel,
         {{ parse_boolean('is_subscription') }} as is_subscription,
-        {{ raw_row_text(['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription'],
-            when=unparseable('ordered_at', parse_timestamp_utc('ordered_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money())) ~ ' or ' ~ unparseable('is_subscription', parse_boolean('is_subscription'))) }}
+        {{ raw_row_text(
+            ['order_id', 'customer_id', 'ordered_at', 'amount', 'currency', 'status', 'channel', 'is_subscription'],
+            when=unparseable('ordered_at', parse_timestamp_utc('ordered_at'))
+                ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))
+                ~ ' or ' ~ unparseable('is_subscription', parse_boolean('is_subscription'))) }}
             as raw_values
 {%- endset %}
 
@@ -142,8 +145,10 @@ checked as (
         collapsed.*,
         fx_rates.rate_to_reporting,
         -- exact product; rounded once, to the cent, half away from zero (macros/cross_db/money.sql)
-        {{ money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting') }} as amount_reporting_unrounded,
-        {{ round_money(money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting')) }} as amount_reporting,
+        {{ money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting') }}
+            as amount_reporting_unrounded,
+        {{ round_money(money_times_rate('collapsed.amount', 'fx_rates.rate_to_reporting')) }}
+            as amount_reporting,
         customers.customer_id is not null as is_known_customer
     from collapsed
     left join fx_rates
@@ -174,9 +179,12 @@ final as (
             when amount is null then 'unparseable_amount'
             when amount < 0 then 'negative_amount'
             when rate_to_reporting is null then 'unknown_currency'
-            when amount_reporting_unrounded > {{ var('max_order_amount') }} then 'amount_above_maximum'
+            when
+                amount_reporting_unrounded > {{ var('max_order_amount') }}
+                then 'amount_above_maximum'
             when status is null or status not in ('placed', 'cancelled') then 'unknown_status'
-            when {{ days_ago('ordered_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('ordered_at') }} < 0
+                then 'after_as_of_date'
             when not is_known_customer then 'unknown_customer'
         end as rejection_reason
     from checked

@@ -31,7 +31,8 @@ typed as (
         {{ parse_timestamp_utc('refunded_at') }} as refunded_at,
         {{ dbt.safe_cast('amount', type_money()) }} as amount,
         {{ raw_row_text(['refund_id', 'order_id', 'refunded_at', 'amount'],
-            when=unparseable('refunded_at', parse_timestamp_utc('refunded_at')) ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))) }} as raw_values
+            when=unparseable('refunded_at', parse_timestamp_utc('refunded_at'))
+                ~ ' or ' ~ unparseable('amount', dbt.safe_cast('amount', type_money()))) }} as raw_values
     from source
 ),
 
@@ -69,7 +70,8 @@ checked as (
             when collapsed.refunded_at is null then 'unparseable_timestamp'
             when collapsed.amount is null then 'unparseable_amount'
             when collapsed.amount <= 0 then 'negative_amount'
-            when {{ days_ago('collapsed.refunded_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('collapsed.refunded_at') }} < 0
+                then 'after_as_of_date'
             when orders.order_id is null then 'orphan_refund'
         end as row_rejection_reason
     from collapsed
@@ -83,9 +85,9 @@ checked as (
 cumulated as (
     select
         checked.*,
-        sum(case when row_rejection_reason is null then amount end) over (
-            partition by order_id
-            order by refunded_at, refund_id
+        sum(case when checked.row_rejection_reason is null then checked.amount end) over (
+            partition by checked.order_id
+            order by checked.refunded_at, checked.refund_id
             rows between unbounded preceding and current row
         ) as cumulative_refunded
     from checked
@@ -97,12 +99,17 @@ final as (
         cumulated.order_id,
         cumulated.refunded_at,
         cumulated.amount,
-        {{ round_money(money_times_rate('cumulated.amount', 'fx_rates.rate_to_reporting')) }} as amount_reporting,
+        {{ round_money(money_times_rate('cumulated.amount', 'fx_rates.rate_to_reporting')) }}
+            as amount_reporting,
         cumulated.n_copies,
         cumulated.raw_values,
         coalesce(
             cumulated.row_rejection_reason,
-            case when cumulated.cumulative_refunded > cumulated.order_amount then 'refund_exceeds_order' end
+            case
+                when
+                    cumulated.cumulative_refunded > cumulated.order_amount
+                    then 'refund_exceeds_order'
+            end
         ) as rejection_reason
     from cumulated
     left join fx_rates

@@ -41,10 +41,14 @@ final as (
         case
             when collapsed.customer_id is null then 'missing_customer_id'
             when collapsed.suppressed_at is null then 'unparseable_timestamp'
-            when collapsed.suppression_reason is null
-                or collapsed.suppression_reason not in ('unsubscribed', 'bounced', 'spam_complaint', 'manual')
+            when
+                collapsed.suppression_reason is null
+                or collapsed.suppression_reason not in (
+                    'unsubscribed', 'bounced', 'spam_complaint', 'manual'
+                )
                 then 'unknown_suppression_reason'
-            when {{ days_ago('collapsed.suppressed_at') }} < 0 then 'after_as_of_date'
+            when {{ days_ago('collapsed.suppressed_at') }} < 0
+                then 'after_as_of_date'
             when customers.customer_id is null then 'unknown_customer'
         end as rejection_reason
     from collapsed
