@@ -78,6 +78,7 @@ validate: install ## Great Expectations suite over the built marts; Data Docs in
 test: install    ## the whole test suite: lint, then pytest (dbt builds with every data and unit test, GX, browser)
 	$(BIN)/ruff check src tests/python benchmarks python_models
 	bash tests/setup/install_chromium.sh
+	bash tests/setup/install_java.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25    # two workers (tests/python/conftest.py says which tests stay together); the 25 slowest listed
 
 test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes
