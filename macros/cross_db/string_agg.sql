@@ -10,3 +10,9 @@
 {% macro duckdb__clv_string_agg(expression, separator_literal) -%}
     string_agg({{ expression }}, {{ separator_literal }} order by {{ expression }})
 {%- endmacro %}
+
+{#- Spark has no ordered listagg (dbt.listagg drops the order there): the values are collected
+    (nulls skipped), sorted, then joined. -#}
+{% macro spark__clv_string_agg(expression, separator_literal) -%}
+    array_join(array_sort(collect_list({{ expression }})), {{ separator_literal }})
+{%- endmacro %}
