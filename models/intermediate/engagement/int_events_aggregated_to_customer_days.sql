@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
     unique_key=['customer_id', 'occurred_date', 'event_type'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=clv_day_incremental_strategy(),
+    partition_by=clv_day_partition_by('occurred_date'),
     on_schema_change='fail',
 ) }}
 -- One row per customer, UTC day and event type: the day's events and, for opens, how many were

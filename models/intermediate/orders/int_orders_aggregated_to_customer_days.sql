@@ -1,13 +1,16 @@
 {{ config(
     materialized='incremental',
     unique_key=['customer_id', 'ordered_date'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=clv_day_incremental_strategy(),
+    partition_by=clv_day_partition_by('ordered_date'),
     on_schema_change='fail',
 ) }}
 -- One row per customer and UTC day with a clean order: the day's valid orders and their net value
 -- (a BG/NBD purchase occasion when n_valid_orders > 0). Incremental: a run recomputes the days from
 -- the watermark (latest day loaded) minus var incremental_lookback_days, plus every day of an order
 -- refunded in that span, so appended orders and refunds give the same table as a full refresh.
+-- A recomputed day is recomputed whole (every customer's orders that day), so that replacing it,
+-- by key (delete+insert) or by day partition (insert_overwrite on Spark), loses no row.
 -- Days that no longer hold a valid order stay with n_valid_orders = 0, so a recomputed day always
 -- replaces its old row. Changing include_pos_orders / include_subscription_orders or editing old
 -- raw orders needs `dbt build --full-refresh`.
@@ -44,9 +47,7 @@ refunded_orders as (
 ),
 
 affected_days as (
-    select distinct
-        orders.customer_id,
-        orders.ordered_date
+    select distinct orders.ordered_date
     from orders
     cross join watermark
     left join refunded_orders
@@ -59,8 +60,7 @@ orders_to_aggregate as (
     select orders.*
     from orders
     inner join affected_days
-        on orders.customer_id = affected_days.customer_id
-        and orders.ordered_date = affected_days.ordered_date
+        on orders.ordered_date = affected_days.ordered_date
 ),
 {% else %}
 orders_to_aggregate as (
