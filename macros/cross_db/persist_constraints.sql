@@ -31,8 +31,8 @@
     {%- endfor -%}
     {%- set row = run_query('select ' ~ counts | join(', ') ~ ' from ' ~ relation).rows[0] -%}
     {%- set violated = [] -%}
-    {%- for column_name in checked if (row[loop.index0] or 0) > 0 -%}
-        {%- do violated.append(column_name ~ ' (' ~ row[loop.index0] ~ ' nulls)') -%}
+    {%- for position in range(checked | length) if (row[position] or 0) > 0 -%}
+        {%- do violated.append(checked[position] ~ ' (' ~ row[position] ~ ' nulls)') -%}
     {%- endfor -%}
     {%- if violated -%}
         {{ exceptions.raise_compiler_error(
