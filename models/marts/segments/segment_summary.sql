@@ -65,7 +65,8 @@ final as (
         cast(coalesce(segment_values.emailable_members, 0) as {{ dbt.type_bigint() }}) as emailable_members,
         catalog.clv_attributes_used,
         cast(
-            coalesce(segment_values.historic_clv_total, 0) / nullif(all_customers.historic_clv_total, 0)
+            cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_double() }})
+            / nullif(cast(all_customers.historic_clv_total as {{ type_double() }}), 0)
             as {{ type_double() }}
         ) as revenue_share,
         cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_money() }}) as historic_clv_total,
