@@ -86,6 +86,7 @@ test: install    ## the whole test suite: lint (ruff, sqlfluff, dbt-bouncer), th
 	$(BIN)/ruff check src tests/python tests/bouncer benchmarks python_models
 	$(MAKE) --no-print-directory lint-sql lint-dbt
 	bash tests/setup/install_chromium.sh
+	bash tests/setup/install_java.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25    # two workers (tests/python/conftest.py says which tests stay together); the 25 slowest listed
 
 test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes

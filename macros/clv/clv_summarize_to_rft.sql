@@ -56,7 +56,7 @@ final as (
         t_days,
         cast(recency_days as {{ type_double() }}) / {{ clv_time_unit_days() }} as recency,
         cast(t_days as {{ type_double() }}) / {{ clv_time_unit_days() }} as t,
-        case when frequency > 0 then repeat_value / frequency end as monetary_value
+        case when frequency > 0 then cast(repeat_value as {{ type_double() }}) / frequency end as monetary_value
     from summarized
 )
 

@@ -114,6 +114,12 @@
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
 
+{#- dbt.safe_cast on Spark: try_cast (Spark 3.2+) gives null for a value that does not parse,
+    whether or not ANSI mode is on. -#}
+{% macro spark__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}
+
 {#- Double precision (dbt.type_float() is a 4-byte float on DuckDB). -#}
 {% macro type_double() -%}
     {{ return(adapter.dispatch('type_double', 'clv_segments')()) }}
@@ -124,6 +130,11 @@
 {%- endmacro %}
 
 {% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{#- Spark: dbt.type_float() is `float`, 4 bytes there too. -#}
+{% macro spark__type_double() -%}
     double
 {%- endmacro %}
 

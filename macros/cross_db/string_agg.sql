@@ -10,3 +10,11 @@
 {% macro duckdb__clv_string_agg(expression, separator_literal) -%}
     string_agg({{ expression }}, {{ separator_literal }} order by {{ expression }})
 {%- endmacro %}
+
+{#- Spark has no ordered listagg (dbt.listagg drops the order there): the values are collected
+    (nulls skipped), sorted, then joined; null when there is none, as string_agg gives. -#}
+{% macro spark__clv_string_agg(expression, separator_literal) -%}
+    case when count({{ expression }}) > 0 then
+        array_join(array_sort(collect_list({{ expression }})), {{ separator_literal }})
+    end
+{%- endmacro %}

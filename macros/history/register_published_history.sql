@@ -22,13 +22,12 @@
                 ~ ' as select ' ~ columns | join(', ') ~ ' where 1 = 0') -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if statements | length == 0 -%}{{ return('') }}{%- endif -%}
-    {{ return(statements | join(';\n')) }}
+    {{ return(clv_hook_statements(statements)) }}
 {%- endmacro %}
 
 {#- A source column's declared type as this adapter spells it (varchar is `string` on Spark). -#}
 {% macro history_column_type(data_type) -%}
-    {%- if data_type == 'varchar' -%}{{ return(dbt.type_string()) }}
+    {%- if data_type in ('varchar', 'text', 'string') -%}{{ return(dbt.type_string()) }}
     {%- elif data_type == 'double' -%}{{ return(type_double()) }}
     {%- else -%}{{ return(api.Column.translate_type(data_type)) }}
     {%- endif -%}

@@ -140,3 +140,78 @@
 {% macro clv_sql_string(value) -%}
     {{- return("'" ~ (value | string).replace("'", "''") ~ "'") -}}
 {%- endmacro %}
+
+{#- Spark: the same files, registered as tables over the files (parquet, or CSV read as text with
+    RFC 4180 quoting) in `raw_schema`, so `source()` reads them as on DuckDB. The folder is listed
+    through Spark's binaryFile source (names and sizes only, no content is read), which also gives
+    absolute paths: the tables stay valid for the next command whatever its working folder.
+    Each statement runs on its own: dbt-spark's session cursor runs one statement at a time. -#}
+{% macro spark__register_raw_files() -%}
+    {%- if not execute or not var('register_raw_files', true) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set raw_path = (var('raw_data_path') | string).rstrip('/') -%}
+    {%- set raw_schema = var('raw_schema') -%}
+    {%- set listing = run_query("select path, length from binaryFile.`" ~ raw_path ~ "`") -%}
+    {%- set files = {} -%}
+    {%- for row in listing.rows -%}
+        {%- do files.update({row[0].split('/')[-1]: {'path': row[0], 'bytes': row[1]}}) -%}
+    {%- endfor -%}
+    {%- do run_query('create schema if not exists ' ~ adapter.quote(raw_schema)) -%}
+    {%- for source_node in graph.sources.values() if source_node.source_name == 'shop' -%}
+        {%- set table_name = source_node.name -%}
+        {%- set contract_columns = source_node.columns.values() | list -%}
+        {%- set is_required = source_node.config.meta.get('required', source_node.meta.get('required', false)) -%}
+        {%- set found = [] -%}
+        {%- for kind in ['parquet', 'csv'] if (table_name ~ '.' ~ kind) in files -%}
+            {%- do found.append(kind) -%}
+        {%- endfor -%}
+        {%- set relation = adapter.quote(raw_schema) ~ '.' ~ adapter.quote(table_name) -%}
+        {%- set existing = adapter.get_relation(database=target.database, schema=raw_schema, identifier=table_name) -%}
+        {%- if existing is not none -%}
+            {%- do run_query('drop ' ~ existing.type ~ ' if exists ' ~ relation) -%}
+        {%- endif -%}
+        {%- if found | length > 1 -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ table_name ~ "': both " ~ raw_path ~ "/" ~ table_name ~ ".parquet and "
+                ~ raw_path ~ "/" ~ table_name ~ ".csv exist (var raw_data_path). Keep one of them.") }}
+        {%- endif -%}
+        {%- set file = files.get(table_name ~ '.' ~ found[0]) if found else none -%}
+        {%- if file is none or file['bytes'] == 0 -%}
+            {%- if is_required -%}
+                {{ exceptions.raise_compiler_error(
+                    "Required raw table '" ~ table_name ~ "' not found or empty: expected " ~ raw_path ~ "/"
+                    ~ table_name ~ ".parquet or .csv with at least its header row (var raw_data_path = '"
+                    ~ raw_path ~ "').") }}
+            {%- endif -%}
+            {%- set empty_columns = [] -%}
+            {%- for column in contract_columns -%}
+                {%- do empty_columns.append(adapter.quote(column.name) ~ ' ' ~ history_column_type(column.data_type)) -%}
+            {%- endfor -%}
+            {%- do run_query('create table ' ~ relation ~ ' (' ~ empty_columns | join(', ') ~ ') using parquet') -%}
+            {%- do log("raw: " ~ table_name ~ " not found or empty in " ~ raw_path ~ ", optional: registered as empty", info=true) -%}
+        {%- else -%}
+            {%- if found[0] == 'parquet' -%}
+                {%- set options = "path " ~ clv_sql_string(file['path']) -%}
+            {%- else -%}
+                {%- set options = "path " ~ clv_sql_string(file['path']) ~ ", header 'true', inferSchema 'false', "
+                    ~ "quote '\"', escape '\"', multiLine 'true', "
+                    ~ "encoding " ~ clv_sql_string(var('raw_csv_encoding', 'utf-8')) -%}
+            {%- endif -%}
+            {%- do run_query('create table ' ~ relation ~ ' using ' ~ found[0] ~ ' options (' ~ options ~ ')') -%}
+            {%- set file_columns = adapter.get_columns_in_relation(api.Relation.create(schema=raw_schema, identifier=table_name))
+                | map(attribute='name') | map('lower') | list -%}
+            {%- set missing = [] -%}
+            {%- for column in contract_columns if column.name | lower not in file_columns -%}
+                {%- do missing.append(column.name) -%}
+            {%- endfor -%}
+            {%- if missing -%}
+                {{ exceptions.raise_compiler_error(
+                    "Raw file " ~ file['path'] ~ " is missing column(s) " ~ missing | join(', ')
+                    ~ " of the input contract for table '" ~ table_name ~ "' (models/staging/shop/_shop__sources.yml). "
+                    ~ "Columns found: " ~ file_columns | join(', ') ~ ".") }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('') }}
+{%- endmacro %}

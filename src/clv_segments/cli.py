@@ -497,6 +497,27 @@ def _activate(options, artifacts) -> None:
         )
 
 
+def _add_dbt(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dbt",
+        help="run dbt with the project's Spark Python-model helper registered",
+        description=(
+            "Run `dbt <arguments>` in this process (dbt's dbtRunner) with the session "
+            "submission helper registered on dbt-spark (clv_segments.spark_python), so that the "
+            "Python models run in the local Spark session: e.g. `clv-segments dbt build "
+            "--target spark`. On other adapters it is plain dbt."
+        ),
+    )
+    parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own arguments")
+    parser.set_defaults(run=_run_dbt)
+
+
+def _run_dbt(args: argparse.Namespace) -> int:
+    from clv_segments.spark_python import run_dbt
+
+    return run_dbt(args.dbt_args)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_run,
     _add_backfill,
@@ -507,6 +528,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_dashboard,
     _add_export,
     _add_validate,
+    _add_dbt,
 ]
 
 

@@ -67,3 +67,18 @@ def test_conversion_that_returns_something_else_is_refused() -> None:
 def test_case_collision_is_refused() -> None:
     with pytest.raises(ValueError, match="frequency"):
         to_pandas(pd.DataFrame({"frequency": [1], "FREQUENCY": [2]}))
+
+
+def test_decimal_columns_become_floats_as_duckdb_gives_them() -> None:
+    # Spark's toPandas() (and Snowpark's) return decimal columns as decimal.Decimal objects
+    from decimal import Decimal
+
+    spark_like = pd.DataFrame({"Amount": [Decimal("60.26"), None], "label": ["a", "b"]})
+    frame = to_pandas(spark_like)
+    assert frame["amount"].dtype == "float64"
+    assert frame["amount"].iloc[0] == 60.26 and pd.isna(frame["amount"].iloc[1])
+    assert frame["label"].tolist() == ["a", "b"]
+    assert spark_like["Amount"].dtype == object  # the input is not modified
+    with duckdb.connect() as con:
+        duckdb_frame = to_pandas(con.sql("select 60.26::decimal(18, 2) as amount"))
+    assert duckdb_frame["amount"].dtype == frame["amount"].dtype

@@ -34,7 +34,7 @@ final as (
         cast(churn_band as {{ type_double() }}) / {{ bands }} as band_upper,
         count(*) as customers,
         {{ clv_exact_avg('churn_probability') }} as mean_predicted_churn,
-        avg(case when churned_in_window then 1.0 else 0.0 end) as observed_churn_share
+        avg(case when churned_in_window then cast(1 as {{ type_double() }}) else 0 end) as observed_churn_share
     from banded
     group by 1, 2
 )

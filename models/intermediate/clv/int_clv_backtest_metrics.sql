@@ -97,7 +97,7 @@ aggregated as (
             as churn_brier,
         avg(
             case when purchases_low is not null then
-                case when actual_purchases between purchases_low and purchases_high then 1.0 else 0.0 end
+                case when actual_purchases between purchases_low and purchases_high then cast(1 as {{ type_double() }}) else 0 end
             end
         ) as interval_coverage,
         -- what the model itself expects the coverage to be: counts are discrete, so a central 80 %
@@ -112,8 +112,8 @@ aggregated as (
                         when predicted_next_order_date is not null
                             and abs({{ dbt.datediff('predicted_next_order_date', 'first_holdout_order_date', 'day') }})
                                 <= {{ var('clv_backtest_next_order_tolerance_days') }}
-                            then 1.0
-                        else 0.0
+                            then cast(1 as {{ type_double() }})
+                        else 0
                     end
                 end
             )
@@ -123,8 +123,8 @@ aggregated as (
             avg(
                 case
                     when predicted_next_order_date is null then null
-                    when predicted_next_order_date < {{ calibration_date() }} then 1.0
-                    else 0.0
+                    when predicted_next_order_date < {{ calibration_date() }} then cast(1 as {{ type_double() }})
+                    else 0
                 end
             )
         end as next_order_date_before_clock_share

@@ -1,13 +1,15 @@
 {{ config(
     materialized='incremental',
     unique_key=['customer_id', 'occurred_date', 'event_type'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=clv_day_incremental_strategy(),
+    partition_by=clv_day_partition_by('occurred_date'),
     on_schema_change='fail',
 ) }}
 -- One row per customer, UTC day and event type: the day's events and, for opens, how many were
 -- machine opens (so var count_machine_opens applies downstream without a rebuild). Incremental: a
 -- run recomputes the days from the watermark (latest day loaded) minus var
--- incremental_lookback_days, so appended events give the same table as a full refresh; events that
+-- incremental_lookback_days (on Spark: from the first day of that day's month, whole months being
+-- its partitions), so appended events give the same table as a full refresh; events that
 -- arrive later than that need `dbt build --full-refresh`.
 with
 
@@ -19,8 +21,8 @@ events as (
         is_machine_open
     from {{ ref('stg_shop__events') }}
     {% if is_incremental() %}
-    where occurred_date >= (
-        select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), 'max(occurred_date)') }}
+    where {{ clv_day_batch('occurred_date') }} >= (
+        select {{ clv_day_batch(dbt.dateadd('day', -1 * var('incremental_lookback_days'), 'max(occurred_date)')) }}
         from {{ this }}
     )
     {% endif %}
@@ -33,6 +35,7 @@ final as (
         event_type,
         count(*) as n_events,
         sum(case when coalesce(is_machine_open, false) then 1 else 0 end) as n_machine_opens
+        {{ clv_day_partition_column('occurred_date') }}
     from events
     group by 1, 2, 3
 )

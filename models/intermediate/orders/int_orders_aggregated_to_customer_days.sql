@@ -1,13 +1,17 @@
 {{ config(
     materialized='incremental',
     unique_key=['customer_id', 'ordered_date'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=clv_day_incremental_strategy(),
+    partition_by=clv_day_partition_by('ordered_date'),
     on_schema_change='fail',
 ) }}
 -- One row per customer and UTC day with a clean order: the day's valid orders and their net value
 -- (a BG/NBD purchase occasion when n_valid_orders > 0). Incremental: a run recomputes the days from
 -- the watermark (latest day loaded) minus var incremental_lookback_days, plus every day of an order
 -- refunded in that span, so appended orders and refunds give the same table as a full refresh.
+-- A recomputed day is recomputed whole (every customer's orders that day; on Spark every day of
+-- its month), so that replacing it, by key (delete+insert) or by month partition
+-- (insert_overwrite on Spark, macros/cross_db/incremental.sql), loses no row.
 -- Days that no longer hold a valid order stay with n_valid_orders = 0, so a recomputed day always
 -- replaces its old row. Changing include_pos_orders / include_subscription_orders or editing old
 -- raw orders needs `dbt build --full-refresh`.
@@ -45,10 +49,8 @@ refunded_orders as (
     where cast(refunds.refunded_at as date) >= watermark.since
 ),
 
-affected_days as (
-    select distinct
-        orders.customer_id,
-        orders.ordered_date
+affected_batches as (
+    select distinct {{ clv_day_batch('orders.ordered_date') }} as batch
     from orders
     cross join watermark
     left join refunded_orders
@@ -60,9 +62,8 @@ affected_days as (
 orders_to_aggregate as (
     select orders.*
     from orders
-    inner join affected_days
-        on orders.customer_id = affected_days.customer_id
-        and orders.ordered_date = affected_days.ordered_date
+    inner join affected_batches
+        on {{ clv_day_batch('orders.ordered_date') }} = affected_batches.batch
 ),
 {% else %}
     orders_to_aggregate as (
@@ -77,6 +78,7 @@ final as (
         sum(case when is_valid_order then 1 else 0 end) as n_valid_orders,
         cast(coalesce(sum(case when is_valid_order then net_amount end), 0) as {{ type_money() }})
             as purchase_value
+        {{ clv_day_partition_column('ordered_date') }}
     from orders_to_aggregate
     group by 1, 2
 )

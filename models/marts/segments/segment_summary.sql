@@ -66,8 +66,8 @@ final as (
             as emailable_members,
         catalog.clv_attributes_used,
         cast(
-            coalesce(segment_values.historic_clv_total, 0)
-            / nullif(all_customers.historic_clv_total, 0)
+            cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_double() }})
+            / nullif(cast(all_customers.historic_clv_total as {{ type_double() }}), 0)
             as {{ type_double() }}
         ) as revenue_share,
         cast(coalesce(segment_values.historic_clv_total, 0) as {{ type_money() }})

@@ -11,6 +11,7 @@ dependencies of the package.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -45,7 +46,8 @@ def to_pandas(data: Any) -> pd.DataFrame:
     Accepts a pandas DataFrame, a DuckDB relation (``.df()``), a Spark DataFrame
     (``.toPandas()``) or a Snowpark DataFrame (``.to_pandas()``). Column names are lower-cased
     because Snowflake returns unquoted identifiers in upper case; the models downstream always
-    use lower-case names. A pandas input is not modified (a renamed copy is returned).
+    use lower-case names. Decimal columns (Spark, Snowpark) become float64, as DuckDB gives
+    them. A pandas input is not modified (a renamed copy is returned).
 
     Raises:
         TypeError: ``data`` is none of the above (the message names its type), or the
@@ -68,4 +70,19 @@ def to_pandas(data: Any) -> pd.DataFrame:
         )
     renamed = frame.copy(deep=False)
     renamed.columns = lower
-    return renamed
+    return _decimals_to_float(renamed)
+
+
+def _decimals_to_float(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimal columns as float64. DuckDB's ``.df()`` already gives floats for DECIMAL, but
+    Spark's ``toPandas()`` (and Snowpark's) give object columns of ``decimal.Decimal``, which
+    the CLV maths would carry as slow, inexact-mixing objects: every adapter hands the models
+    the same float columns."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:
+            continue
+        present = values.dropna()
+        if len(present) and all(isinstance(value, Decimal) for value in present):
+            frame[column] = values.astype("float64")
+    return frame
