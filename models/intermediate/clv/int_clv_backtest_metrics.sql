@@ -97,7 +97,11 @@ aggregated as (
             as churn_brier,
         avg(
             case when purchases_low is not null then
-                case when actual_purchases between purchases_low and purchases_high then cast(1 as {{ type_double() }}) else 0 end
+                case
+                    when actual_purchases between purchases_low and purchases_high
+                        then cast(1 as {{ type_double() }})
+                    else 0
+                end
             end
         ) as interval_coverage,
         -- what the model itself expects the coverage to be: counts are discrete, so a central 80 %

@@ -35,7 +35,7 @@ final as (
         event_type,
         count(*) as n_events,
         sum(case when coalesce(is_machine_open, false) then 1 else 0 end) as n_machine_opens
-        {{ clv_day_partition_column('occurred_date') }}
+        {{ clv_day_partition_column('occurred_date') }}  -- noqa: LT02
     from events
     group by 1, 2, 3
 )

@@ -78,7 +78,7 @@ final as (
         sum(case when is_valid_order then 1 else 0 end) as n_valid_orders,
         cast(coalesce(sum(case when is_valid_order then net_amount end), 0) as {{ type_money() }})
             as purchase_value
-        {{ clv_day_partition_column('ordered_date') }}
+        {{ clv_day_partition_column('ordered_date') }}  -- noqa: LT02
     from orders_to_aggregate
     group by 1, 2
 )
