@@ -23,14 +23,93 @@ rfm_groups as (
     from {{ ref('rfm_groups') }}
 ),
 
+-- The number of other buyers with a strictly smaller value, counted over the distinct values
+-- rather than ranked over every buyer: a window without a partition sends every row to one task
+-- on a distributed engine. Values are banded by whole units (floor); the count below each band is
+-- a running total over the distinct bands (few rows), the count below a value inside its band a
+-- window partitioned by band.
+measure_values as (
+    select
+        'orders' as measure,
+        historic_number_of_orders as value,
+        count(*) as customers
+    from history
+    group by 1, 2
+    union all
+    select
+        'clv' as measure,
+        historic_clv as value,
+        count(*) as customers
+    from history
+    group by 1, 2
+),
+
+banded_values as (
+    select
+        measure,
+        value,
+        floor(value) as band,
+        customers
+    from measure_values
+),
+
+bands as (
+    select
+        measure,
+        band,
+        sum(customers) as customers
+    from banded_values
+    group by 1, 2
+),
+
+below_bands as (
+    select
+        measure,
+        band,
+        coalesce(sum(customers) over (
+            partition by measure order by band rows between unbounded preceding and 1 preceding
+        ), 0) as customers_in_lower_bands
+    from bands
+),
+
+smaller_values as (
+    select
+        banded_values.measure,
+        banded_values.value,
+        below_bands.customers_in_lower_bands
+        + coalesce(sum(banded_values.customers) over (
+            partition by banded_values.measure, banded_values.band
+            order by banded_values.value
+            rows between unbounded preceding and 1 preceding
+        ), 0) as customers_with_smaller_value
+    from banded_values
+    inner join below_bands
+        on
+            banded_values.measure = below_bands.measure
+            and banded_values.band = below_bands.band
+),
+
+buyers as (
+    select count(*) as customers from history
+),
+
 ranked as (
     select
-        customer_id,
-        days_since_last_order,
-        rank() over (order by historic_number_of_orders) - 1 as customers_with_fewer_orders,
-        rank() over (order by historic_clv) - 1 as customers_with_lower_clv,
-        count(*) over () - 1 as other_customers
+        history.customer_id,
+        history.days_since_last_order,
+        orders_smaller.customers_with_smaller_value as customers_with_fewer_orders,
+        clv_smaller.customers_with_smaller_value as customers_with_lower_clv,
+        buyers.customers - 1 as other_customers
     from history
+    cross join buyers
+    left join smaller_values as orders_smaller
+        on
+            orders_smaller.measure = 'orders'
+            and history.historic_number_of_orders = orders_smaller.value
+    left join smaller_values as clv_smaller
+        on
+            clv_smaller.measure = 'clv'
+            and history.historic_clv = clv_smaller.value
 ),
 
 scored as (
