@@ -108,29 +108,53 @@ order_counts as (  -- noqa: ST03
     group by 1
 ),
 
-segmented as (
-    {%- for segment in compiled.segments %}
+-- Every predicate evaluated once per customer, over one join of the attributes with the list
+-- memberships and the counts: a union of one select per segment would repeat the joins for each
+-- segment, a plan that grows with the catalog (slow to optimise on Spark).
+flagged as (
     select
-        '{{ segment.name }}' as segment_name,
-        '{{ segment.kind }}' as segment_kind,
         attributes.customer_id
+        {%- for segment in compiled.segments %},
+        {{ segment.predicate }} as is_member_{{ loop.index }}
+        {%- endfor %}
     from attributes
     {%- if compiled.lists %}
-    -- joined for every segment, read by the predicates that test a list (ST11 sees one segment)
-    left join list_memberships_current  -- noqa: ST11
+    left join list_memberships_current
         on attributes.customer_id = list_memberships_current.customer_id
     {%- endif %}
     {%- if compiled.event_counts %}
-    left join event_counts  -- noqa: ST11
+    left join event_counts
         on attributes.customer_id = event_counts.customer_id
     {%- endif %}
     {%- if compiled.order_counts %}
     left join order_counts
         on attributes.customer_id = order_counts.customer_id
     {%- endif %}
-    where {{ segment.predicate }}
+),
+
+segments as (
+    {%- for segment in compiled.segments %}
+    select
+        {{ loop.index }} as segment_position,
+        '{{ segment.name }}' as segment_name,
+        '{{ segment.kind }}' as segment_kind
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+),
+
+segmented as (
+    select
+        segments.segment_name,
+        segments.segment_kind,
+        flagged.customer_id
+    from flagged
+    cross join segments
+    where
+        case segments.segment_position
+            {%- for segment in compiled.segments %}
+            when {{ loop.index }} then flagged.is_member_{{ loop.index }}
+            {%- endfor %}
+        end
 ),
 
 final as (
