@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dbt_harness import DbtResult, built_once, run_dbt  # noqa: E402
+from dbt_harness import FIXTURES_DIR, DbtResult, built_once, run_dbt  # noqa: E402
 
 # DESIGN.md "Personas", in the table's order (the primary_persona order)
 PERSONAS = [
@@ -30,6 +30,9 @@ PERSONAS = [
 ]
 DEMO_CUSTOMERS = 20_000
 DEMO_AS_OF_DATE = "2026-11-20"
+# The hand-written bad-input fixture (tests/fixtures/bad_input/README.md) and its clock
+BAD_INPUT = FIXTURES_DIR / "bad_input"
+BAD_INPUT_AS_OF_DATE = "2024-06-30"
 
 
 @pytest.fixture(scope="session")
@@ -60,18 +63,28 @@ def demo_raw(tmp_path_factory) -> Path:
 def demo_build(demo_raw, tmp_path_factory) -> DbtResult:
     """`dbt build` (models, seeds, snapshots, data tests) on the demo data, once per test run for
     every worker. Read-only for tests: a test that changes the warehouse works on a copy."""
+    dbt_vars = {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE}
+    return _built_once_for_every_worker(tmp_path_factory, "demo_build", dbt_vars)
 
+
+@pytest.fixture(scope="session")
+def bad_input_build(tmp_path_factory) -> DbtResult:
+    """`dbt build` on the bad-input fixture, once per test run for every worker (test_bad_input
+    checks its rejections, test_spark compares Spark's marts with it). Read-only for tests."""
+    dbt_vars = {"raw_data_path": str(BAD_INPUT), "as_of_date": BAD_INPUT_AS_OF_DATE}
+    return _built_once_for_every_worker(tmp_path_factory, "bad_input_build", dbt_vars)
+
+
+def _built_once_for_every_worker(tmp_path_factory, name: str, dbt_vars: dict) -> DbtResult:
     def build(folder: Path) -> dict:
-        result = run_dbt(
-            ["build"], folder, {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE}
-        )
+        result = run_dbt(["build"], folder, dbt_vars)
         return {
             **asdict(result),
             "database": str(result.database),
             "target_dir": str(result.target_dir),
         }
 
-    built = built_once(tmp_path_factory, "demo_build", build)
+    built = built_once(tmp_path_factory, name, build)
     return DbtResult(
         built["returncode"], built["output"], Path(built["database"]), Path(built["target_dir"])
     )
@@ -94,7 +107,7 @@ SLOW_MODULES = {
     "test_segment_catalog",
     "test_tier_intervals",
 }
-SLOW_FIXTURES = {"demo_raw", "demo_build"}
+SLOW_FIXTURES = {"demo_raw", "demo_build", "bad_input_build"}
 
 # `make test` runs `pytest -n 2 --dist loadgroup`: a module's tests stay on one worker (they share
 # its module-scoped builds), except in these modules, whose tests each build their own warehouse

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import FIXTURES_DIR, PROJECT_DIR, run_dbt
+from conftest import BAD_INPUT
 
-BAD_INPUT = FIXTURES_DIR / "bad_input"
-AS_OF_DATE = "2024-06-30"
+from dbt_harness import PROJECT_DIR
+
 TABLES = ["customers", "orders", "refunds", "events", "list_memberships", "suppressions"]
 
 
@@ -27,12 +27,6 @@ def _all_reason_codes() -> list[str]:
         row["rejection_reason"]
         for row in _read_csv(PROJECT_DIR / "seeds" / "rejection_reasons.csv")
     ]
-
-
-@pytest.fixture(scope="module")
-def bad_input_build(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("bad_input")
-    return run_dbt(["build"], workdir, {"raw_data_path": str(BAD_INPUT), "as_of_date": AS_OF_DATE})
 
 
 @pytest.fixture(scope="module")

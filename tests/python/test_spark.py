@@ -10,6 +10,7 @@ the cent, other numbers within 1e-9 relative, everything else equal.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -23,7 +24,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dbt_harness import FIXTURES_DIR, PROJECT_DIR, run_dbt
+from conftest import BAD_INPUT, BAD_INPUT_AS_OF_DATE
+
+from dbt_harness import PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +34,6 @@ pyspark = pytest.importorskip("pyspark")
 
 SHOP_CUSTOMERS = 2_000
 AS_OF_DATE = "2026-11-20"
-BAD_INPUT_AS_OF_DATE = "2024-06-30"  # tests/python/test_bad_input.py
 DAY_MODELS = {
     "int_orders_aggregated_to_customer_days": ["customer_id", "ordered_date"],
     "int_events_aggregated_to_customer_days": ["customer_id", "occurred_date", "event_type"],
@@ -56,10 +58,8 @@ def spark_env(tmp_path_factory):
         }
     )
 
-    def build(args: list[str], dbt_vars: dict, name: str) -> Path:
+    def build(args: list[str], dbt_vars: dict, name: str, expected_code: int = 0) -> Path:
         target = folder / name
-        import json
-
         code = run_clv_dbt(
             [
                 *args,
@@ -75,7 +75,10 @@ def spark_env(tmp_path_factory):
                 json.dumps(dbt_vars),
             ]
         )
-        assert code == 0, f"dbt {' '.join(args)} --target spark failed (logs in {target})"
+        assert code == expected_code, (
+            f"dbt {' '.join(args)} --target spark: exit code {code}, not {expected_code}"
+            f" (logs in {target})"
+        )
         return target
 
     yield build
@@ -107,8 +110,6 @@ def shop_raw(tmp_path_factory) -> Path:
 
 
 def _public_marts(manifest_dir: Path) -> list[tuple[str, str]]:
-    import json
-
     manifest = json.loads((manifest_dir / "manifest.json").read_text())
     return sorted(
         (node["schema"], node["alias"])
@@ -117,6 +118,13 @@ def _public_marts(manifest_dir: Path) -> list[tuple[str, str]]:
         and node.get("access") == "public"
         and node["original_file_path"].startswith("models/marts/")
     )
+
+
+def _results_by_type(target: Path) -> dict[str, int]:
+    """How many nodes of each resource type the run passed (run_results.json)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    passed = [r["unique_id"].split(".")[0] for r in results if r["status"] in ("pass", "success")]
+    return {kind: passed.count(kind) for kind in set(passed)}
 
 
 def _spark_frame(relation: str):
@@ -217,7 +225,10 @@ def _compare_every_public_mart(duckdb_build, spark_target: Path) -> None:
 
 def test_shop_marts_equal_duckdb_and_incremental_equals_full_refresh(spark_env, shop_raw, tmp_path):
     dbt_vars = {"raw_data_path": str(shop_raw), "as_of_date": AS_OF_DATE}
-    full = spark_env(["build", "--exclude-resource-type", "unit_test"], dbt_vars, "shop")
+    # everything dbt build runs: seeds, models, snapshots, data tests and the dbt unit tests
+    full = spark_env(["build"], dbt_vars, "shop")
+    results = _results_by_type(full / "target")
+    assert results["unit_test"] >= 45 and results["test"] >= 300, results
     duckdb_build = run_dbt(["build"], tmp_path / "duckdb", dbt_vars)
     _compare_every_public_mart(duckdb_build, full)
 
@@ -242,9 +253,9 @@ def test_shop_marts_equal_duckdb_and_incremental_equals_full_refresh(spark_env, 
         assert a.equals(b), f"{name}: the incremental run differs from the full refresh"
 
 
-def test_bad_input_marts_equal_duckdb(spark_env, tmp_path):
+def test_bad_input_marts_equal_duckdb(spark_env, bad_input_build, tmp_path):
     raw = tmp_path / "bad_input"
-    shutil.copytree(FIXTURES_DIR / "bad_input", raw)
+    shutil.copytree(BAD_INPUT, raw)
     dbt_vars = {"raw_data_path": str(raw), "as_of_date": BAD_INPUT_AS_OF_DATE}
     # models and seeds (contracts enforced); the data tests ran on the shop's build above. A full
     # refresh: the module's warehouse holds the shop's incremental day models, which an incremental
@@ -254,5 +265,20 @@ def test_bad_input_marts_equal_duckdb(spark_env, tmp_path):
         dbt_vars,
         "bad_input",
     )
-    duckdb_build = run_dbt(["build"], tmp_path / "duckdb", dbt_vars)
-    _compare_every_public_mart(duckdb_build, spark_target)
+    _compare_every_public_mart(bad_input_build, spark_target)
+
+    # A null in a column whose contract says not_null fails the model on Spark too: parquet tables
+    # cannot hold the constraint, so spark__persist_constraints counts the nulls after the write.
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = SparkSession.builder.getOrCreate()
+    upstream = spark.table("intermediate.int_customers_tiered")
+    spark.createDataFrame(upstream.limit(1).collect(), upstream.schema).withColumn(
+        "customer_id", F.lit(None).cast("string")
+    ).write.insertInto("intermediate.int_customers_tiered")
+    failed = spark_env(["run", "--select", "customer_tiers"], dbt_vars, "null", expected_code=1)
+    results = json.loads((failed / "target" / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"] == "model.clv_segments.customer_tiers"]
+    assert result["status"] == "error"
+    assert "not_null constraint violated by customer_id (1 nulls)" in result["message"], result
