@@ -21,6 +21,8 @@
         'breaker_min_valid_orders': 0, 'breaker_segment_churn_min_members': 1, 'backfill_step_days': 1,
         'clv_backtest_days': 1, 'clv_backtest_next_order_tolerance_days': 0,
         'clv_backtest_calibration_bands': 1,
+        'freshness_warn_days_daily': 1, 'freshness_warn_days_profiles': 1,
+        'freshness_warn_days_sparse': 1,
     } -%}
     {%- for name, minimum in whole_numbers.items() -%}
         {%- set value = var(name, none) -%}

@@ -105,6 +105,7 @@ SLOW_MODULES = {
     "test_robustness",
     "test_runs",
     "test_segment_catalog",
+    "test_source_freshness",
     "test_tier_intervals",
 }
 SLOW_FIXTURES = {"demo_raw", "demo_build", "bad_input_build"}
