@@ -26,8 +26,9 @@ rfm_groups as (
 -- The number of other buyers with a strictly smaller value, counted over the distinct values
 -- rather than ranked over every buyer: a window without a partition sends every row to one task
 -- on a distributed engine. Values are banded by whole units (floor); the count below each band is
--- a running total over the distinct bands (few rows), the count below a value inside its band a
--- window partitioned by band.
+-- a running total over the distinct bands (one row per whole-unit value present: 672 CLV bands
+-- for 1,476 buyers on the 2,000-customer shop), the count below a value inside its band a window
+-- partitioned by band (DECISIONLOG "RFM scores: counts of smaller values").
 measure_values as (
     select
         'orders' as measure,
