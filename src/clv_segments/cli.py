@@ -339,7 +339,7 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from clv_segments.quality.mart_expectations import parse_vars_option
+    from clv_segments.project_settings import parse_vars_option
     from clv_segments.quality.validation import format_report, run_validation
     from clv_segments.warehouse import default_database
 
@@ -430,7 +430,7 @@ def _run_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from clv_segments.preflight import ConfigurationError
-    from clv_segments.quality.mart_expectations import parse_vars_option
+    from clv_segments.project_settings import parse_vars_option
     from clv_segments.runs import (
         EXIT_CONFIGURATION,
         EXIT_LOCKED,

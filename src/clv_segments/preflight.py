@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clv_segments.quality.mart_expectations import TierBand, read_tier_seed
+from clv_segments.project_settings import TierBand, read_tier_seed
 
 __all__ = ["BREAKER_CHECKS", "ConfigurationError", "check_configuration", "resolve_as_of_date"]
 

@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 
 from clv_segments.preflight import ConfigurationError, check_configuration
-from clv_segments.quality.mart_expectations import load_dbt_vars
+from clv_segments.project_settings import load_dbt_vars
 from clv_segments.warehouse import relation_exists
 
 __all__ = [

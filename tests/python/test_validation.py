@@ -13,13 +13,8 @@ import duckdb
 import pytest
 
 from clv_segments.cli import main
-from clv_segments.quality.mart_expectations import (
-    TierBand,
-    load_settings,
-    parse_vars_option,
-    read_tier_seed,
-    tier_case_sql,
-)
+from clv_segments.project_settings import TierBand, parse_vars_option, read_tier_seed
+from clv_segments.quality.mart_expectations import load_settings, tier_case_sql
 from clv_segments.quality.validation import run_validation
 from conftest import DEMO_AS_OF_DATE
 from headless_chromium import HeadlessChromium

@@ -25,7 +25,7 @@ import dagster as dg
 from clv_segments.activation.exports import export_activation
 from clv_segments.dashboard import write_dashboard
 from clv_segments.preflight import ConfigurationError
-from clv_segments.quality.mart_expectations import parse_vars_option
+from clv_segments.project_settings import parse_vars_option
 from clv_segments.runs import (
     RunOptions,
     RunOutcome,
