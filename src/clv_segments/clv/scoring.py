@@ -1,20 +1,21 @@
-"""Predicted CLV and churn bands, vectorised over cells or customers.
+"""The discount factor of predicted CLV.
 
-predicted_clv = expected purchases in the prediction window x expected order value, one
-multiplication per row, as Klaviyo computes it (no discounting by default). lifetimes'
-``customer_lifetime_value`` instead re-scores every customer once per month of the window to
-discount each month's purchases, which is what makes it slow at scale; here discounting, when
-asked for, is one scalar factor (see `discount_factor`).
+Predicted CLV = expected purchases in the prediction window x expected order value x this
+factor, one multiplication per customer, computed in SQL by int_customers_predicted (as are the
+churn risk bands; its dbt unit tests check both). The factor is 1 unless a monthly discount rate
+is set (Klaviyo does not discount). lifetimes' ``customer_lifetime_value`` instead re-scores
+every customer once per month of the window to discount each month's purchases, which is what
+makes it slow at scale; here discounting is one scalar, computed once per fit by the CLV model
+and stored in clv_model_fit (metric discount_factor).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-__all__ = ["MONTH_DAYS", "churn_risk", "discount_factor", "predicted_clv"]
+__all__ = ["MONTH_DAYS", "discount_factor"]
 
 MONTH_DAYS = 30.0
 """Days per discounting month (lifetimes' own convention for daily data, freq='D')."""
@@ -42,41 +43,3 @@ def discount_factor(monthly_discount_rate: float | None, prediction_days: float 
     month = np.arange(1, n_months + 1)
     share = np.minimum(1.0, months - (month - 1)) / months
     return float((share / (1.0 + monthly_discount_rate) ** month).sum())
-
-
-def predicted_clv(
-    expected_purchases: Any,
-    expected_aov: Any,
-    monthly_discount_rate: float | None = None,
-    prediction_days: float = 365,
-) -> np.ndarray:
-    """Predicted CLV over the window: expected_purchases x expected_aov x discount factor.
-
-    ``expected_purchases`` must already be over ``prediction_days``; ``prediction_days`` only
-    matters for discounting (off by default, as in Klaviyo). Returns a float array.
-    """
-    factor = discount_factor(monthly_discount_rate, prediction_days)
-    purchases = np.asarray(expected_purchases, dtype=float)
-    order_value = np.asarray(expected_aov, dtype=float)
-    return purchases * order_value * factor
-
-
-def churn_risk(churn_probability: Any, low_max: float = 0.33, high_min: float = 0.66) -> np.ndarray:
-    """Churn band per probability: 'low' if p < low_max, 'high' if p > high_min, else 'medium'.
-
-    Both boundaries belong to 'medium' (0.33 and 0.66 exactly are medium: low < 0.33 <= medium
-    <= 0.66 < high, as DESIGN.md states). A null probability gives None. Returns an object array
-    of strings.
-    """
-    if not 0 <= low_max <= high_min <= 1:
-        raise ValueError(
-            f"churn risk thresholds must satisfy 0 <= low_max <= high_min <= 1, got "
-            f"low_max={low_max}, high_min={high_min}"
-        )
-    probability = np.asarray(churn_probability, dtype=float)
-    bands = np.select(
-        [probability < low_max, probability > high_min, probability >= low_max],
-        np.array(["low", "high", "medium"], dtype=object),
-        default=None,
-    )
-    return bands.astype(object)
