@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
@@ -9,7 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dbt_harness import FIXTURES_DIR, DbtResult, built_once, run_dbt  # noqa: E402
+from dbt_harness import (  # noqa: E402
+    FIXTURES_DIR,
+    HARNESS_RUNS,
+    DbtResult,
+    built_once,
+    run_dbt,
+)
 
 # DESIGN.md "Personas", in the table's order (the primary_persona order)
 PERSONAS = [
@@ -129,3 +137,52 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.slow)
         if module not in SPREAD_MODULES:
             item.add_marker(pytest.mark.xdist_group(module))
+
+
+# --- where the suite's time goes --------------------------------------------------------------
+# At the end of every run: per test module, its tests' seconds (setup, call and teardown, summed
+# over both workers, so a module's share of the suite) and the dbt / clv-segments runs they
+# started through dbt_harness (a session-scoped build counts for the test that first asked).
+# Other subprocesses (Spark's dbt, the browser, Dagster) are in the seconds, not in the runs.
+_HARNESS_BEFORE = pytest.StashKey[tuple[int, float]]()
+_MODULE_TOTALS: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0.0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    item.stash[_HARNESS_BEFORE] = (HARNESS_RUNS.count, HARNESS_RUNS.seconds)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "teardown":
+        count, seconds = item.stash.get(_HARNESS_BEFORE, (HARNESS_RUNS.count, HARNESS_RUNS.seconds))
+        outcome.get_result().user_properties.append(
+            ("harness_runs", [HARNESS_RUNS.count - count, HARNESS_RUNS.seconds - seconds])
+        )
+
+
+def pytest_runtest_logreport(report) -> None:
+    totals = _MODULE_TOTALS[report.nodeid.split("::")[0]]
+    totals[1] += report.duration
+    if report.when == "teardown":
+        totals[0] += 1
+        for name, value in report.user_properties:
+            if name == "harness_runs":
+                totals[2] += value[0]
+                totals[3] += value[1]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _MODULE_TOTALS:
+        return
+    rows = sorted(_MODULE_TOTALS.items(), key=lambda item: -item[1][1])
+    terminalreporter.write_sep("=", "seconds per test module (summed over workers)")
+    totals = [sum(column) for column in zip(*_MODULE_TOTALS.values(), strict=True)]
+    header = f"{'seconds':>9} {'tests':>5} {'dbt runs':>8} {'their s':>8}  module"
+    terminalreporter.write_line(header)
+    for module, (tests, seconds, runs, run_seconds) in [*rows, ("all", totals)]:
+        terminalreporter.write_line(
+            f"{seconds:9.1f} {tests:5.0f} {runs:8.0f} {run_seconds:8.1f}  {module}"
+        )

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,26 @@ from filelock import FileLock
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = PROJECT_DIR / "tests" / "fixtures"
 DBT = Path(sys.executable).with_name("dbt")
+
+
+@dataclass
+class SubprocessTally:
+    """How many dbt and clv-segments runs this process started through the harness, and their
+    seconds: conftest.py reports them per test module at the end of the suite."""
+
+    count: int = 0
+    seconds: float = 0.0
+
+    def run(self, command: list[str], **kwargs) -> subprocess.CompletedProcess:
+        started = time.perf_counter()
+        try:
+            return subprocess.run(command, **kwargs)
+        finally:
+            self.count += 1
+            self.seconds += time.perf_counter() - started
+
+
+HARNESS_RUNS = SubprocessTally()
 
 
 @dataclass
@@ -73,7 +94,7 @@ def run_dbt(
     ]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    proc = subprocess.run(
+    proc = HARNESS_RUNS.run(
         command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
     )
     result = DbtResult(proc.returncode, proc.stdout + proc.stderr, database, target_dir)
@@ -97,7 +118,7 @@ def run_main_job(
     """`clv-segments run|backfill` against the published warehouse ``database``; dbt's target
     folder and the artifacts live beside it, so tests never share them."""
     workdir = database.parent
-    return subprocess.run(
+    return HARNESS_RUNS.run(
         [
             str(CLV_SEGMENTS),
             command,
