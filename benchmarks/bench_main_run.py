@@ -451,9 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    dbt_threads = os.environ.get("CLV_DBT_THREADS") or _profile_default("CLV_DBT_THREADS", "2")
     print(
         f"machine: {_machine()}; DuckDB memory_limit {args.memory}, threads {args.threads}; "
-        f"load {_load()}",
+        f"dbt threads {dbt_threads}; load {_load()}",
         flush=True,
     )
     reports = []
