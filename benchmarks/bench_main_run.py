@@ -138,10 +138,12 @@ class Measured:
     cpu_seconds: float = 0.0
     output: str = ""
     peak_parts: str = ""
+    returncode: int = 0
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run a command; its wall time, the peak RSS of its process tree and of its largest process."""
+def measure(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Measured:
+    """Run a command; its wall time, the peak RSS of its process tree and of its largest process.
+    A failed command stops the bench, unless ``check`` is false (the caller reports it)."""
     load_before = _load()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -159,7 +161,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
     process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     tree_peak = sampler.stop()
-    if process.returncode != 0:
+    if check and process.returncode != 0:
         sys.exit(f"{' '.join(command[:3])} ... failed ({process.returncode}):\n{output[-4000:]}")
     return Measured(
         seconds=seconds,
@@ -170,6 +172,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
         cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and its waited-for children
         output=output,
         peak_parts=sampler.peak_parts,
+        returncode=process.returncode,
     )
 
 
@@ -271,11 +274,32 @@ def main_run(raw: Path, work: Path, as_of: str, env: dict[str, str]) -> tuple[Me
         "--vars",
         json.dumps({"raw_data_path": str(raw), "as_of_date": as_of}),
     ]
-    measured = measure(command, env)
+    measured = measure(command, env, check=False)
     report_line = [line for line in measured.output.splitlines() if line.startswith("report: ")]
-    report = json.loads(Path(report_line[-1].split(": ", 1)[1]).read_text())
-    results = json.loads((run_dir / "target" / "run_results.json").read_text())["results"]
+    results_path = run_dir / "target" / "run_results.json"
+    results = json.loads(results_path.read_text())["results"] if results_path.exists() else []
     nodes = {result["unique_id"]: result["execution_time"] for result in results}
+    if measured.returncode != 0 or not report_line:
+        # a run that stops (a failed node, a breaker) is a result too: what it reached, its
+        # peak memory and where it stopped, then the bench stops
+        slowest = sorted(results, key=lambda result: -result["execution_time"])[:12]
+        print(
+            f"   the run stopped (exit {measured.returncode}) after {measured.seconds:.1f} s "
+            f"({measured.cpu_seconds:.1f} s CPU); peak RSS tree {measured.tree_peak_gb:.2f} GB "
+            f"[{measured.peak_parts}], largest "
+            f"process {measured.largest_process_gb:.2f} GB (load {measured.load_before} -> "
+            f"{measured.load_after}); nodes run: "
+            f"{sum(result['status'] != 'skipped' for result in results)} of {len(results)}",
+            flush=True,
+        )
+        for result in slowest:
+            print(
+                f"  {result['execution_time']:8.2f}  {result['status']:8}  "
+                f"{result['unique_id'].split('.', 1)[1]}",
+                flush=True,
+            )
+        sys.exit(f"the main run was not published:\n{measured.output[-4000:]}")
+    report = json.loads(Path(report_line[-1].split(": ", 1)[1]).read_text())
     return measured, {"seconds": report["seconds"], "nodes": nodes}
 
 
