@@ -118,7 +118,8 @@ bench: install   ## the main run against the raw-query limit at 100k (3 runs) an
 	$(BIN)/python benchmarks/bench_main_run.py --customers 100000 1000000 --repeat 3 1
 
 # at 10M the 3GB default is too small for DuckDB's largest group-bys (README "Memory"): 6GB, and
-# one dbt model at a time so that two big models do not share one limit
+# one dbt model at a time so that two big models do not share one limit. The run still stops in
+# int_events_aggregated_to_customer_days (docs/benchmarks.md, issue 12)
 bench-10m: install ## the same at 10M customers (67 M orders, 540 M events; ~50 GB under /tmp/clv_bench, removed after), DuckDB limit 6GB, 1 dbt thread
 	CLV_DUCKDB_MEMORY_LIMIT=$${CLV_DUCKDB_MEMORY_LIMIT:-6GB} CLV_DBT_THREADS=$${CLV_DBT_THREADS:-1} \
 		$(BIN)/python benchmarks/bench_main_run.py --customers 10000000 --repeat 1 --clean
