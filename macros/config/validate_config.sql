@@ -18,6 +18,7 @@
         'frequent_engagements': 1, 'drive_by_min_days': 0, 'recent_engagement_days': 1,
         'prior_engagement_days': 1, 'espresso_days': 1, 'dead_weight_days': 1,
         'health_window_days': 1, 'winback_min_members': 0, 'incremental_lookback_days': 0,
+        'engagement_day_hash_partitions': 1,
         'breaker_min_valid_orders': 0, 'breaker_segment_churn_min_members': 1, 'backfill_step_days': 1,
         'clv_backtest_days': 1, 'clv_backtest_next_order_tolerance_days': 0,
         'clv_backtest_calibration_bands': 1,

@@ -18,6 +18,8 @@ INVALID = {
     "high_value_aov": (-1, "var high_value_aov = -1 is not allowed"),
     "rfm_recency_days": ([365, 180], "var rfm_recency_days = [365, 180] is not allowed"),
     "reporting_currency": ("euro", "var reporting_currency = euro is not an ISO 4217 code"),
+    # 0 buckets would leave int_events_aggregated_to_customer_days without a select
+    "engagement_day_hash_partitions": (0, "var engagement_day_hash_partitions = 0 is out of range"),
     # read by dbt when it parses the sources (models/staging/shop/_shop__sources.yml)
     "freshness_warn_days_daily": ("soon", "var freshness_warn_days_daily = soon is not a whole"),
 }
