@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SAMPLE_SECONDS = 0.2
@@ -252,7 +254,9 @@ def generate(customers: int, raw: Path, as_of: str) -> Measured:
     return measure([*command, "--as-of-date", as_of, "--out", str(raw)])
 
 
-def main_run(raw: Path, work: Path, as_of: str, env: dict[str, str]) -> tuple[Measured, dict]:
+def main_run(
+    raw: Path, work: Path, as_of: str, env: dict[str, str], extra_vars: dict
+) -> tuple[Measured, dict]:
     """`clv-segments run --no-activation` into a fresh warehouse; its report's step seconds."""
     run_dir = work / "run"
     if run_dir.exists():
@@ -272,7 +276,7 @@ def main_run(raw: Path, work: Path, as_of: str, env: dict[str, str]) -> tuple[Me
         "--artifacts",
         str(run_dir / "artifacts"),
         "--vars",
-        json.dumps({"raw_data_path": str(raw), "as_of_date": as_of}),
+        json.dumps({**extra_vars, "raw_data_path": str(raw), "as_of_date": as_of}),
     ]
     measured = measure(command, env, check=False)
     report_line = [line for line in measured.output.splitlines() if line.startswith("report: ")]
@@ -339,7 +343,7 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
     report.rows = json.loads((raw / "true_parameters.json").read_text())["rows"]
     print(f"   {report.rows['orders']:,} orders, {report.rows['events']:,} events", flush=True)
     for attempt in range(repeat):
-        run, details = main_run(raw, work, args.as_of_date, env)
+        run, details = main_run(raw, work, args.as_of_date, env, args.vars)
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in details["seconds"].items())
         print(
             f"   run #{attempt + 1}: {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU "
@@ -458,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CLV_DUCKDB_THREADS") or _profile_default("CLV_DUCKDB_THREADS", "2"),
         help="DuckDB threads of the run and of the limit queries (CLV_DUCKDB_THREADS)",
     )
+    parser.add_argument(
+        "--vars",
+        type=yaml.safe_load,
+        default={},
+        help="more dbt vars for the main run, as YAML, e.g. '{engagement_day_hash_partitions: 8}'",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/clv_bench"))
     parser.add_argument("--reuse-raw", action="store_true", help="keep generated data if present")
     parser.add_argument("--keep", action="store_true", help="keep the last run's warehouse")
@@ -478,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     dbt_threads = os.environ.get("CLV_DBT_THREADS") or _profile_default("CLV_DBT_THREADS", "2")
     print(
         f"machine: {_machine()}; DuckDB memory_limit {args.memory}, threads {args.threads}; "
-        f"dbt threads {dbt_threads}; load {_load()}",
+        f"dbt threads {dbt_threads}; vars {args.vars or 'the defaults'}; load {_load()}",
         flush=True,
     )
     reports = []
