@@ -1,4 +1,11 @@
-"""Run the dbt project from tests: each build gets its own DuckDB file, target and log folders."""
+"""Run the dbt project from tests: each build gets its own DuckDB file, target and log folders.
+
+dbt runs in the test's own process (dbt's programmatic ``dbtRunner``), one invocation at a time:
+a new dbt process spends about 5 s importing dbt and the adapter and building the JSON schemas it
+validates configurations with, before it parses anything, and a test session starts over a
+hundred of them (DECISIONLOG "Tests run dbt in their own process"). ``CLV_TEST_DBT_SUBPROCESS=1``
+runs each in its own ``dbt`` process instead, as `clv-segments run` and the Spark tests always do.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +44,63 @@ class SubprocessTally:
             self.count += 1
             self.seconds += time.perf_counter() - started
 
+    def run_in_process(self, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+        started = time.perf_counter()
+        try:
+            return _dbt_in_process(args, env)
+        finally:
+            self.count += 1
+            self.seconds += time.perf_counter() - started
+
 
 HARNESS_RUNS = SubprocessTally()
+
+# dbt's flags, its event manager and dbt-duckdb's connection are global to a process: one
+# in-process invocation at a time (a test may ask from several threads)
+_IN_PROCESS = threading.Lock()
+IN_PROCESS = os.environ.get("CLV_TEST_DBT_SUBPROCESS", "") not in ("1", "true", "yes")
+
+
+@contextmanager
+def _process_state(env: dict[str, str]) -> Iterator[None]:
+    """The environment and working directory a `dbt` process of the harness would get."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(env)
+    os.chdir(PROJECT_DIR)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _dbt_in_process(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """``dbt <args>`` through dbtRunner: its exit code as the `dbt` command would return it (0
+    success, 1 a node failed, 2 dbt stopped on an error) and the lines it would have printed."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    lines: list[str] = []
+
+    def printed(event) -> None:
+        if event.info.level != "debug":
+            lines.append(event.info.msg)
+
+    with _IN_PROCESS, _process_state(env):
+        try:
+            outcome = dbtRunner(callbacks=[printed]).invoke(args)
+        finally:
+            # dbt-duckdb keeps the last database open for its next invocation: close it, so
+            # that the test (and the next build) can open the file
+            with DuckDBConnectionManager._LOCK:
+                if DuckDBConnectionManager._ENV is not None:
+                    DuckDBConnectionManager._ENV.close()
+                    DuckDBConnectionManager._ENV = None
+    if outcome.exception is not None:
+        lines.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
+    code = 0 if outcome.success else (1 if outcome.exception is None else 2)
+    return code, "\n".join(lines)
 
 
 @dataclass
@@ -83,7 +147,6 @@ def run_dbt(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     command = [
-        str(DBT),
         *args,
         "--project-dir",
         str(PROJECT_DIR),
@@ -94,11 +157,20 @@ def run_dbt(
     ]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    proc = HARNESS_RUNS.run(
-        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    result = DbtResult(proc.returncode, proc.stdout + proc.stderr, database, target_dir)
-    if check and proc.returncode != 0:
+    if IN_PROCESS and "--target" not in args:
+        returncode, output = HARNESS_RUNS.run_in_process(command, env)
+    else:  # Spark: its Python models need our session helper (clv-segments dbt), in its own JVM
+        proc = HARNESS_RUNS.run(
+            [str(DBT), *command],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    result = DbtResult(returncode, output, database, target_dir)
+    if check and returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
     return result
 

@@ -8,7 +8,6 @@ CDNOW figures (FHL 2005) and the in-build backtest are tested in test_model_card
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -67,7 +66,7 @@ HISTORY_BY_HAND["2024-07-29"] = HISTORY_BY_HAND[BASE_AS_OF]
 
 @pytest.fixture(scope="module")
 def readiness_builds(tmp_path_factory) -> dict[str, DbtResult]:
-    """The fixture built once per case (two at a time: each build is mostly dbt's own startup)."""
+    """The fixture built once per case (in this process, one after the other: dbt_harness)."""
 
     def build(case: str) -> DbtResult:
         as_of_date, dbt_vars = READINESS_CASES[case]
@@ -77,8 +76,7 @@ def readiness_builds(tmp_path_factory) -> dict[str, DbtResult]:
             {"raw_data_path": str(READINESS), "as_of_date": as_of_date, **dbt_vars},
         )
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(READINESS_CASES, pool.map(build, READINESS_CASES), strict=True))
+    return {case: build(case) for case in READINESS_CASES}
 
 
 def _test_status(result: DbtResult, test_name: str) -> str:
