@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -141,6 +142,7 @@ class Measured:
     output: str = ""
     peak_parts: str = ""
     returncode: int = 0
+    error: str | None = None  # the error line of a command that failed (check=False)
 
 
 def measure(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Measured:
@@ -238,9 +240,14 @@ def limit_query(
     database.unlink(missing_ok=True)
     sql = LIMIT_QUERIES[name].format(raw=raw, as_of=as_of)
     command = [sys.executable, "-c", LIMIT_SCRIPT, str(database), memory, threads]
-    measured = measure([*command, str(work / "limit.tmp"), name, sql])
-    measured.seconds = float(measured.output.strip().splitlines()[-1])  # the query alone
+    measured = measure([*command, str(work / "limit.tmp"), name, sql], check=False)
+    lines = measured.output.strip().splitlines() or [""]
+    if measured.returncode == 0:
+        measured.seconds = float(lines[-1])  # the query alone
+    else:  # a limit query that fails (DuckDB's Out of Memory at 10 M) is reported, not fatal
+        measured.error = next((line for line in lines if "Error" in line), lines[-1])
     database.unlink(missing_ok=True)
+    shutil.rmtree(work / "limit.tmp", ignore_errors=True)
     return measured
 
 
@@ -316,8 +323,11 @@ class SizeReport:
     limits: list = field(default_factory=list)
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+def _median(values: list[float | None]) -> float:
+    """The median; nan when there is no value or one of them is missing (a failed query)."""
+    if not values or any(value is None for value in values):
+        return float("nan")
+    return statistics.median(values)
 
 
 def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict) -> SizeReport:
@@ -355,15 +365,21 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
         limits = {}
         for name in LIMIT_QUERIES:
             measured = limit_query(name, raw, work, args.as_of_date, args.memory, args.threads)
+            failed = measured.error is not None
             limits[name] = {
-                "seconds": measured.seconds,
-                "cpu_seconds": measured.cpu_seconds,
+                "seconds": None if failed else measured.seconds,
+                "cpu_seconds": None if failed else measured.cpu_seconds,
                 "tree_peak_gb": measured.tree_peak_gb,
                 "load": [measured.load_before, measured.load_after],
+                "error": measured.error,
             }
+            outcome = (
+                f"FAILED after {measured.seconds:.1f} s ({measured.error})"
+                if failed
+                else f"{measured.seconds:.1f} s ({measured.cpu_seconds:.1f} s CPU)"
+            )
             print(
-                f"   limit {name}: {measured.seconds:.1f} s ({measured.cpu_seconds:.1f} s CPU), "
-                f"peak RSS {measured.tree_peak_gb:.2f}"
+                f"   limit {name}: {outcome}, peak RSS {measured.tree_peak_gb:.2f}"
                 f" GB (load {measured.load_before} -> {measured.load_after})",
                 flush=True,
             )
@@ -416,6 +432,11 @@ def _summary(report: SizeReport) -> dict:
     }
 
 
+def _figure(value: float, places: int) -> str:
+    """A figure of the table; a limit query that failed leaves it (and its ratio) 'failed'."""
+    return "failed" if math.isnan(value) else f"{value:.{places}f}"
+
+
 def print_table(reports: list[SizeReport], top: int) -> None:
     print(
         "\n| customers | orders | events | generate s | runs | run wall s (median) | build s | "
@@ -432,7 +453,8 @@ def print_table(reports: list[SizeReport], top: int) -> None:
             f"| {s['customers']:,} | {s['orders']:,} | {s['events']:,} | {generated} | "
             f"{s['runs']} | {s['wall']:.1f} | {s['build']:.1f} | {s['audit']:.1f} | "
             f"{s['publish']:.2f} | {s['peak_gb']:.2f} ({s['largest_gb']:.2f}) | "
-            f"{s['limit_a']:.1f} | {s['limit_b']:.1f} | {s['ratio']:.2f} | {s['cpu_ratio']:.2f} | "
+            f"{_figure(s['limit_a'], 1)} | {_figure(s['limit_b'], 1)} | {_figure(s['ratio'], 2)} | "
+            f"{_figure(s['cpu_ratio'], 2)} | "
             f"{s['load']} |"
         )
     for report in reports:
