@@ -56,7 +56,8 @@ class SubprocessTally:
 HARNESS_RUNS = SubprocessTally()
 
 # dbt's flags, its event manager and dbt-duckdb's connection are global to a process: one
-# in-process invocation at a time (a test may ask from several threads)
+# in-process invocation at a time. ``timeout`` is not enforced in process (a build cannot be
+# stopped from outside its thread): a hung build hangs its worker until pytest is stopped
 _IN_PROCESS = threading.Lock()
 IN_PROCESS = os.environ.get("CLV_TEST_DBT_SUBPROCESS", "") not in ("1", "true", "yes")
 
