@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -104,6 +105,7 @@ class TreeSampler:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak_bytes, self.peak_parts = pid, 0, ""
+        self.peak_at: datetime | None = None  # when the peak was sampled (UTC, as dbt's timings)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -117,7 +119,7 @@ class TreeSampler:
                 pids.extend(tree.get(pid, []))
             total = sum(rss for rss, _ in parts)
             if total > self.peak_bytes:
-                self.peak_bytes = total
+                self.peak_bytes, self.peak_at = total, datetime.now(UTC)
                 self.peak_parts = " + ".join(
                     f"{_command_name(pid)} {rss / 1e9:.2f}"
                     for rss, pid in sorted(parts, reverse=True)
@@ -141,6 +143,7 @@ class Measured:
     cpu_seconds: float = 0.0
     output: str = ""
     peak_parts: str = ""
+    peak_at: datetime | None = None
     returncode: int = 0
     error: str | None = None  # the error line of a command that failed (check=False)
 
@@ -176,6 +179,7 @@ def measure(command: list[str], env: dict[str, str] | None = None, check: bool =
         cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and its waited-for children
         output=output,
         peak_parts=sampler.peak_parts,
+        peak_at=sampler.peak_at,
         returncode=process.returncode,
     )
 
@@ -261,6 +265,22 @@ def generate(customers: int, raw: Path, as_of: str) -> Measured:
     return measure([*command, "--as-of-date", as_of, "--out", str(raw)])
 
 
+def nodes_running_at(results: list[dict], moment: datetime | None) -> list[str]:
+    """The dbt nodes of run_results.json that were compiling or executing at ``moment``: where
+    the peak memory was sampled (none when it came outside every node, e.g. in the audit)."""
+    running = []
+    for result in results:
+        spans = [
+            (datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00")),
+             datetime.fromisoformat(timing["completed_at"].replace("Z", "+00:00")))
+            for timing in result.get("timing", [])
+            if timing.get("started_at") and timing.get("completed_at")
+        ]  # fmt: skip
+        if moment and spans and min(s for s, _ in spans) <= moment <= max(e for _, e in spans):
+            running.append(result["unique_id"].split(".", 1)[1])
+    return running
+
+
 def main_run(
     raw: Path, work: Path, as_of: str, env: dict[str, str], extra_vars: dict
 ) -> tuple[Measured, dict]:
@@ -290,6 +310,8 @@ def main_run(
     results_path = run_dir / "target" / "run_results.json"
     results = json.loads(results_path.read_text())["results"] if results_path.exists() else []
     nodes = {result["unique_id"]: result["execution_time"] for result in results}
+    peak_nodes = nodes_running_at(results, measured.peak_at)
+    peak_where = ", ".join(peak_nodes) if peak_nodes else "no dbt node (outside the build)"
     if measured.returncode != 0 or not report_line:
         # a run that stops (a failed node, a breaker) is a result too: what it reached, its
         # peak memory and where it stopped, then the bench stops
@@ -297,7 +319,7 @@ def main_run(
         print(
             f"   the run stopped (exit {measured.returncode}) after {measured.seconds:.1f} s "
             f"({measured.cpu_seconds:.1f} s CPU); peak RSS tree {measured.tree_peak_gb:.2f} GB "
-            f"[{measured.peak_parts}], largest "
+            f"[{measured.peak_parts}] during {peak_where}, largest "
             f"process {measured.largest_process_gb:.2f} GB (load {measured.load_before} -> "
             f"{measured.load_after}); nodes run: "
             f"{sum(result['status'] != 'skipped' for result in results)} of {len(results)}",
@@ -311,7 +333,7 @@ def main_run(
             )
         sys.exit(f"the main run was not published:\n{measured.output[-4000:]}")
     report = json.loads(Path(report_line[-1].split(": ", 1)[1]).read_text())
-    return measured, {"seconds": report["seconds"], "nodes": nodes}
+    return measured, {"seconds": report["seconds"], "nodes": nodes, "peak_during": peak_where}
 
 
 @dataclass
@@ -358,7 +380,8 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
         print(
             f"   run #{attempt + 1}: {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU "
             f"({steps}); peak RSS tree "
-            f"{run.tree_peak_gb:.2f} GB [{run.peak_parts}], largest process "
+            f"{run.tree_peak_gb:.2f} GB [{run.peak_parts}] during {details['peak_during']}, "
+            f"largest process "
             f"{run.largest_process_gb:.2f} GB (load {run.load_before} -> {run.load_after})",
             flush=True,
         )
@@ -390,6 +413,7 @@ def bench_size(customers: int, repeat: int, args: argparse.Namespace, env: dict)
                 "tree_peak_gb": run.tree_peak_gb,
                 "largest_process_gb": run.largest_process_gb,
                 "tree_peak_parts": run.peak_parts,
+                "tree_peak_during": details["peak_during"],
                 "load": [run.load_before, run.load_after],
                 "steps": details["seconds"],
                 "nodes": details["nodes"],
