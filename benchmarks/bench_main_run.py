@@ -292,7 +292,7 @@ def generate(customers: int, raw: Path, as_of: str) -> Measured:
 
 def nodes_running_at(results: list[dict], moment: datetime | None) -> list[str]:
     """The dbt nodes of run_results.json that were compiling or executing at ``moment``: where
-    the peak memory was sampled (none when it came outside every node, e.g. in the audit)."""
+    the peak memory was sampled (none when it came outside every node: the parse, the audit)."""
     running = []
     for result in results:
         spans = [
@@ -336,7 +336,11 @@ def main_run(
     results = json.loads(results_path.read_text())["results"] if results_path.exists() else []
     nodes = {result["unique_id"]: result["execution_time"] for result in results}
     peak_nodes = nodes_running_at(results, measured.peak_at)
-    peak_where = ", ".join(peak_nodes) if peak_nodes else "no dbt node (outside the build)"
+    peak_where = (
+        ", ".join(peak_nodes)
+        if peak_nodes
+        else "no dbt node (dbt's parse, the audit or the publish)"
+    )
     if measured.returncode != 0 or not report_line:
         # a run that stops (a failed node, a breaker) is a result too: what it reached, its
         # peak memory and where it stopped, then the bench stops
