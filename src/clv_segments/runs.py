@@ -281,8 +281,10 @@ def run_dbt(
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     (target_path / "run_results.json").unlink(missing_ok=True)  # never read a stale one
+    # the log is written line by line (buffering=1): a run killed mid-build keeps the lines that
+    # say where it was, and `tail -f output.log` follows the build as it goes
     with (
-        log_path.open("a", encoding="utf-8") as log,
+        log_path.open("a", encoding="utf-8", buffering=1) as log,
         subprocess.Popen(
             command,
             cwd=project_dir,

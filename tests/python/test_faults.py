@@ -417,10 +417,14 @@ def _wait_for_line(process: subprocess.Popen, pattern: str, timeout: float = 600
 def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(good_raw, warehouse):
     before = published_state(warehouse)
     process = _start_run(warehouse, good_raw)
-    _wait_for_line(process, "START python table model intermediate.clv_model_fit")
+    started = "START python table model intermediate.clv_model_fit"
+    _wait_for_line(process, started)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert published_state(warehouse) == before
+    # the killed run's log says where it was: written line by line, nothing left in a buffer
+    (log,) = (warehouse.parent / "runs").glob("*/output.log")
+    assert started in log.read_text(encoding="utf-8")
     candidate = warehouse.with_name(f"{warehouse.stem}.candidate{warehouse.suffix}")
     assert candidate.exists()  # half-built, never seen by readers
     good = run_main_job(
