@@ -254,9 +254,11 @@ def run_dbt(
     dbt_vars: Mapping[str, Any],
     log_path: Path,
     progress: Progress,
+    run_id: str,
 ) -> int:
-    """``dbt <args>`` against the candidate file; its output goes to ``progress`` (e-mail
-    addresses redacted) and to ``log_path``. Returns dbt's exit code."""
+    """``dbt <args>`` against the candidate file, as run ``run_id`` (the env var CLV_RUN_ID, which
+    history.run_log records); its output goes to ``progress`` (e-mail addresses redacted) and to
+    ``log_path``. Returns dbt's exit code."""
     project_dir = options.project_dir.resolve()
     target_path = (options.target_path or project_dir / "target").resolve()
     env = {
@@ -264,6 +266,7 @@ def run_dbt(
         "CLV_DUCKDB_PATH": str(candidate.resolve()),
         "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(project_dir)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "CLV_RUN_ID": run_id,
     }
     if options.dbt_threads:
         env["CLV_DBT_THREADS"] = str(options.dbt_threads)
@@ -505,13 +508,15 @@ def run_pipeline(
         options.project_dir, project_vars, today or datetime.now(UTC).date()
     )
     run_id = new_run_id()
-    dbt_vars = {
-        **options.dbt_vars,
-        "as_of_date": as_of.isoformat(),
-        "run_id": run_id,
-        "run_kind": "backfill" if backfill else "run",
-        "accept_breakers": project_vars["accept_breakers"] or [],
-    }
+    # the run's identity goes to dbt as the env var CLV_RUN_ID (run_dbt), and run_kind and
+    # accept_breakers only when they differ from the project's defaults: the same inputs then
+    # give dbt the same --vars run after run, and it reuses its parse (DECISIONLOG "The run's
+    # identity is an environment variable")
+    dbt_vars = {**options.dbt_vars, "as_of_date": as_of.isoformat()}
+    if backfill:
+        dbt_vars["run_kind"] = "backfill"
+    if options.accept:
+        dbt_vars["accept_breakers"] = list(options.accept)
     outcome = RunOutcome(run_id, as_of.isoformat(), str(published), str(candidate))
     with warehouse_lock(published, run_id, as_of):
         previous = _refuse_backdated(published, as_of, backfill=backfill)
@@ -548,6 +553,7 @@ def run_pipeline(
                     {**dbt_vars, "as_of_date": step_date.isoformat()},
                     log_path,
                     progress,
+                    run_id,
                 )
                 if code != 0:
                     outcome.stage = "build"
@@ -558,7 +564,7 @@ def run_pipeline(
 
         outcome.stage = "build"
         started = time.perf_counter()
-        code = run_dbt(BUILD_ARGS, options, candidate, dbt_vars, log_path, progress)
+        code = run_dbt(BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
         outcome.seconds["build"] = time.perf_counter() - started
         outcome.rejected_rows = rejected_row_counts(candidate)
         if code != 0:
