@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -486,5 +487,10 @@ def test_a_reader_holding_the_published_file_sees_one_version_throughout(good_ra
         assert result.returncode == 0, result.stdout[-3000:]
         assert reader.execute("select run_id from history.run_log").fetchall() == old
         assert reader.execute("select count(*) from marts.customer_segments").fetchone()[0] > 0
+    # the new version is this run's: history.run_log records the id the run printed
+    (run_id,) = re.findall(r"^run (\S+), as of ", result.stdout, flags=re.MULTILINE)
     with duckdb.connect(str(warehouse), read_only=True) as fresh:
         assert fresh.execute("select run_id from history.run_log").fetchall() != old
+        assert fresh.execute(
+            "select run_id from history.run_log where as_of_date = ?", [AS_OF_DATE]
+        ).fetchone() == (run_id,)
