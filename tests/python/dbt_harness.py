@@ -48,10 +48,12 @@ class SubprocessTally:
             self.count += 1
             self.seconds += time.perf_counter() - started
 
-    def run_in_process(self, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    def run_in_process(
+        self, args: list[str], env: dict[str, str], parse_args: list[str], parse_key: str
+    ) -> tuple[int, str]:
         started = time.perf_counter()
         try:
-            return _dbt_in_process(args, env)
+            return _dbt_in_process(args, env, parse_args, parse_key)
         finally:
             self.count += 1
             self.seconds += time.perf_counter() - started
@@ -63,17 +65,23 @@ HARNESS_RUNS = SubprocessTally()
 class ParseReuse:
     """dbt's parse, reused from one build of this process to the next.
 
-    dbt keeps its parse in ``<target>/partial_parse.msgpack`` and reuses it when the project's
-    files, the ``--vars`` and the profile's connection keys are the same (it checks; anything else
-    means a full parse, never a stale one). Each test has its own target folder and raw folder, so
-    the harness gives dbt the same raw path in every build of a process (``raw_data_path`` is a
-    symlink of this process, pointed at the test's folder just before the build) and points
-    ``DBT_PARTIAL_PARSE_FILE_PATH`` at the parse the last build with the same project and vars
-    left. A full parse costs about 8 s in a new `dbt` process and 4 s in process (DECISIONLOG
-    "Tests reuse dbt's parse")."""
+    In process (``run_dbt``), the manifest is parsed once per vars, target and warehouse file
+    name and handed to the later invocations (``_dbt_in_process``). A `dbt` or `clv-segments run`
+    child process reuses dbt's saved parse (``partial_parse.msgpack``) when the project's files,
+    the ``--vars`` and the profile's connection, warehouse path included, are the same; dbt
+    checks, so a miss costs a full parse, never a stale one. The harness points
+    ``DBT_PARTIAL_PARSE_FILE_PATH`` at the parse the last child with the same project and vars
+    left; a test that wants the reuse keeps its warehouse at one path per worker (test_faults'
+    ``warehouse``). Each test has its own raw folder, so every build of a process is given the
+    same raw path: a symlink of the process, pointed at the test's folder just before the
+    build. A full parse costs about 7 s in a new process and 4 s in process (DECISIONLOG "Tests
+    reuse dbt's parse")."""
 
     def __init__(self) -> None:
         self._folder: Path | None = None
+        # CLV_TEST_REUSE_PARSE=0: every build parses, as without the harness (the A/B, or to
+        # rule the reuse out when a test fails)
+        self.enabled = os.environ.get("CLV_TEST_REUSE_PARSE", "") not in ("0", "false", "no")
 
     @property
     def folder(self) -> Path:
@@ -85,7 +93,7 @@ class ParseReuse:
     def stable_vars(self, dbt_vars: dict) -> dict:
         """``dbt_vars`` with ``raw_data_path`` replaced by this process's symlink to it."""
         raw = dbt_vars.get("raw_data_path")
-        if not raw or not Path(raw).is_dir():
+        if not self.enabled or not raw or not Path(raw).is_dir():
             return dbt_vars
         link = self.folder / "raw"
         link.unlink(missing_ok=True)
@@ -100,7 +108,9 @@ class ParseReuse:
 
     def env(self, project_dir: Path, key: object) -> dict[str, str]:
         saved = self.saved(project_dir, key)
-        return {"DBT_PARTIAL_PARSE_FILE_PATH": str(saved)} if saved.exists() else {}
+        return (
+            {"DBT_PARTIAL_PARSE_FILE_PATH": str(saved)} if self.enabled and saved.exists() else {}
+        )
 
     def keep(self, project_dir: Path, key: object, target_dir: Path) -> None:
         parsed = target_dir / "partial_parse.msgpack"
@@ -131,11 +141,23 @@ def _process_state(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved_env)
 
 
-def _dbt_in_process(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+# the manifests this process parsed, by project, vars and warehouse file name (ParseReuse.key)
+_MANIFESTS: dict[str, object] = {}
+
+
+def _dbt_in_process(
+    args: list[str], env: dict[str, str], parse_args: list[str], parse_key: str
+) -> tuple[int, str]:
     """``dbt <args>`` through dbtRunner: its exit code as the `dbt` command would return it (0
-    success, 1 a node failed, 2 dbt stopped on an error) and the lines it would have printed."""
+    success, 1 a node failed, 2 dbt stopped on an error) and the lines it would have printed.
+
+    The manifest is parsed once per ``parse_key`` (``dbt parse <parse_args>``) and handed to each
+    later invocation with that key, as dbt's programmatic API allows (``dbtRunner(manifest=)``);
+    such an invocation does not write manifest.json, so the harness writes it. A parse that
+    fails is not kept: the invocation then parses itself and reports the error as dbt would."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
+    from dbt.parser.manifest import write_manifest
 
     lines: list[str] = []
 
@@ -145,18 +167,31 @@ def _dbt_in_process(args: list[str], env: dict[str, str]) -> tuple[int, str]:
 
     with _IN_PROCESS, _process_state(env):
         try:
-            outcome = dbtRunner(callbacks=[printed]).invoke(args)
+            manifest = _MANIFESTS.get(parse_key)
+            reused = manifest is not None
+            if not reused and PARSES.enabled:
+                parsed = dbtRunner().invoke(["parse", *parse_args])
+                _close_duckdb(DuckDBConnectionManager)
+                if parsed.success:
+                    manifest = _MANIFESTS[parse_key] = parsed.result
+            outcome = dbtRunner(manifest=manifest, callbacks=[printed]).invoke(args)
+            if reused and outcome.exception is None:
+                write_manifest(manifest, parse_args[parse_args.index("--target-path") + 1])
         finally:
-            # dbt-duckdb keeps the last database open for its next invocation: close it, so
-            # that the test (and the next build) can open the file
-            with DuckDBConnectionManager._LOCK:
-                if DuckDBConnectionManager._ENV is not None:
-                    DuckDBConnectionManager._ENV.close()
-                    DuckDBConnectionManager._ENV = None
+            _close_duckdb(DuckDBConnectionManager)
     if outcome.exception is not None:
         lines.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
     code = 0 if outcome.success else (1 if outcome.exception is None else 2)
     return code, "\n".join(lines)
+
+
+def _close_duckdb(manager) -> None:
+    """dbt-duckdb keeps the last database open for its next invocation: close it, so that the
+    test (and the next build) can open the file."""
+    with manager._LOCK:
+        if manager._ENV is not None:
+            manager._ENV.close()
+            manager._ENV = None
 
 
 @dataclass
@@ -187,10 +222,13 @@ def run_dbt(
     check: bool = True,
     timeout: int = 900,
     unit_tests: bool = False,
+    raw_link: bool = True,
 ) -> DbtResult:
     """Run `dbt <args>` on the project against `database` (default: workdir/warehouse.duckdb).
     A `build` leaves out the dbt unit tests, as `clv-segments run` does: they do not depend on
-    the data, and test_dbt_unit_tests.py runs them once (``unit_tests=True`` keeps them)."""
+    the data, and test_dbt_unit_tests.py runs them once (``unit_tests=True`` keeps them).
+    dbt reads ``raw_data_path`` through the process's symlink (ParseReuse); ``raw_link=False``
+    gives it the folder itself, for a test that checks that a message names a raw file."""
     workdir.mkdir(parents=True, exist_ok=True)
     if args[0] == "build" and not unit_tests:
         args = [*args, "--exclude-resource-type", "unit_test"]
@@ -202,33 +240,30 @@ def run_dbt(
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    command = [
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target_dir),
-        "--log-path",
-        str(workdir / "logs"),
-    ]
+    flags = ["--project-dir", str(PROJECT_DIR), "--target-path", str(target_dir)]
+    flags += ["--log-path", str(workdir / "logs")]
     if dbt_vars:
-        dbt_vars = PARSES.stable_vars(dbt_vars)
-        command += ["--vars", json.dumps(dbt_vars)]
-    parse_key = ["dbt", dbt_vars, args[args.index("--target") + 1] if "--target" in args else None]
-    env.update(PARSES.env(PROJECT_DIR, parse_key))
-    if IN_PROCESS and "--target" not in args:
-        returncode, output = HARNESS_RUNS.run_in_process(command, env)
+        dbt_vars = PARSES.stable_vars(dbt_vars) if raw_link else dbt_vars
+        flags += ["--vars", json.dumps(dbt_vars)]
+    command = [*args, *flags]
+    # what the parse depends on: the vars, the target, the warehouse file's name (the database
+    # name of every node); the project is the same for every run_dbt
+    target = args[args.index("--target") + 1] if "--target" in args else None
+    parse_key = ["dbt", dbt_vars, target, database.name]
+    if IN_PROCESS and target is None:
+        in_process_key = json.dumps(parse_key, sort_keys=True, default=str)
+        returncode, output = HARNESS_RUNS.run_in_process(command, env, flags, in_process_key)
     else:  # Spark: its Python models need our session helper (clv-segments dbt), in its own JVM
         proc = HARNESS_RUNS.run(
             [str(DBT), *command],
             cwd=PROJECT_DIR,
-            env=env,
+            env={**env, **PARSES.env(PROJECT_DIR, parse_key)},
             capture_output=True,
             text=True,
             timeout=timeout,
         )
         returncode, output = proc.returncode, proc.stdout + proc.stderr
-    PARSES.keep(PROJECT_DIR, parse_key, target_dir)
+        PARSES.keep(PROJECT_DIR, parse_key, target_dir)
     result = DbtResult(returncode, output, database, target_dir)
     if check and returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")

@@ -453,9 +453,8 @@ def test_zero_byte_required_file_stops_with_the_file(tmp_path):
     raw = tmp_path / "raw"
     _write(raw, BASE)
     (raw / "customers.csv").write_bytes(b"")
-    result = run_dbt(
-        ["seed"], tmp_path, {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}, check=False
-    )
+    vars_ = {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}
+    result = run_dbt(["seed"], tmp_path, vars_, check=False, raw_link=False)
     assert result.returncode != 0
     assert (
         f"Raw file {raw / 'customers.csv'} is empty (0 bytes), but table 'customers' is required"
@@ -491,7 +490,7 @@ def test_non_utf8_text_stops_with_the_file_and_the_fix(tmp_path):
     with (raw / "customers.csv").open("ab") as handle:
         handle.write("c9,m@example.com,2023-01-01,DE,,München,true\r\n".encode("latin-1"))
     vars_ = {"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}
-    failed = run_dbt(["seed"], tmp_path / "utf8", vars_, check=False)
+    failed = run_dbt(["seed"], tmp_path / "utf8", vars_, check=False, raw_link=False)
     assert failed.returncode != 0
     assert f"Raw file {raw / 'customers.csv'} is not valid UTF-8 text" in failed.output
     assert "raw_csv_encoding" in failed.output

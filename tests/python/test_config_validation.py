@@ -81,7 +81,8 @@ def test_missing_required_raw_table_names_the_file(tmp_path):
         (FIXTURES_DIR / "bad_input" / "customers.csv").read_text(encoding="utf-8"),
         encoding="utf-8",
     )
-    result = run_dbt(["seed"], tmp_path, {**BASE_VARS, "raw_data_path": str(raw)}, check=False)
+    vars_ = {**BASE_VARS, "raw_data_path": str(raw)}
+    result = run_dbt(["seed"], tmp_path, vars_, check=False, raw_link=False)
     assert result.returncode != 0
     assert "Required raw table 'orders' not found" in result.output
     assert str(raw / "orders.parquet") in result.output
@@ -98,7 +99,8 @@ def test_raw_file_missing_a_column_names_the_column_and_file(tmp_path):
                 for line in text.splitlines()
             )
         (raw / f"{name}.csv").write_text(text, encoding="utf-8")
-    result = run_dbt(["seed"], tmp_path, {**BASE_VARS, "raw_data_path": str(raw)}, check=False)
+    vars_ = {**BASE_VARS, "raw_data_path": str(raw)}
+    result = run_dbt(["seed"], tmp_path, vars_, check=False, raw_link=False)
     assert result.returncode != 0
     assert f"Raw file {raw / 'orders.csv'} is missing column(s) currency" in result.output
 

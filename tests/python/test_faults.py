@@ -61,12 +61,16 @@ def published(good_raw, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def warehouse(published, tmp_path) -> Path:
-    """A copy of the published warehouse and its artifacts for one case."""
+def warehouse(published, tmp_path_factory) -> Path:
+    """A copy of the published warehouse and its artifacts for one case. It is made in the same
+    folder for every case of a worker (the last case's copy is removed first): dbt keys its saved
+    parse on the warehouse path too, so the cases' runs skip the parse (dbt_harness.ParseReuse)."""
+    case = tmp_path_factory.getbasetemp() / "fault_case"
+    shutil.rmtree(case, ignore_errors=True)
     shutil.copytree(
-        published.parent, tmp_path / "published", ignore=shutil.ignore_patterns("runs", "target")
+        published.parent, case / "published", ignore=shutil.ignore_patterns("runs", "target")
     )
-    return tmp_path / "published" / published.name
+    return case / "published" / published.name
 
 
 # columns that differ between two runs on the same data by design: wall-clock measurements and
