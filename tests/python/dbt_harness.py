@@ -79,6 +79,8 @@ class ParseReuse:
 
     def __init__(self) -> None:
         self._folder: Path | None = None
+        # the manifests this process parsed for run_dbt, by vars, target and warehouse file name
+        self.manifests: dict[str, object] = {}
         # CLV_TEST_REUSE_PARSE=0: every build parses, as without the harness (the A/B, or to
         # rule the reuse out when a test fails)
         self.enabled = os.environ.get("CLV_TEST_REUSE_PARSE", "") not in ("0", "false", "no")
@@ -141,10 +143,6 @@ def _process_state(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved_env)
 
 
-# the manifests this process parsed, by project, vars and warehouse file name (ParseReuse.key)
-_MANIFESTS: dict[str, object] = {}
-
-
 def _dbt_in_process(
     args: list[str], env: dict[str, str], parse_args: list[str], parse_key: str
 ) -> tuple[int, str]:
@@ -167,13 +165,13 @@ def _dbt_in_process(
 
     with _IN_PROCESS, _process_state(env):
         try:
-            manifest = _MANIFESTS.get(parse_key)
+            manifest = PARSES.manifests.get(parse_key)
             reused = manifest is not None
             if not reused and PARSES.enabled:
                 parsed = dbtRunner().invoke(["parse", *parse_args])
                 _close_duckdb(DuckDBConnectionManager)
                 if parsed.success:
-                    manifest = _MANIFESTS[parse_key] = parsed.result
+                    manifest = PARSES.manifests[parse_key] = parsed.result
             outcome = dbtRunner(manifest=manifest, callbacks=[printed]).invoke(args)
             if reused and outcome.exception is None:
                 write_manifest(manifest, parse_args[parse_args.index("--target-path") + 1])
