@@ -66,6 +66,9 @@ HISTORY_SCHEMA = "history"
 """Where the dbt project writes history (models/history); published with the marts."""
 BACKFILL_HISTORY_MODELS = ("segment_membership_history", "rfm_group_history")
 """What a backfill step builds for a past as-of date (with everything upstream of it)."""
+COLUMN_RULES_TEST = "expect_column_rules"
+"""The generic test holding a model's column rules (macros/generic_tests/expect_column_rules.sql):
+a failure of it is reported rule by rule."""
 BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 """The run's ``dbt build``: models, seeds, snapshots and every data test. dbt unit tests check
 the SQL against fixed inputs, not the day's data, so they run where the code changes (``make
@@ -309,9 +312,13 @@ def run_dbt(
 # --- audit ----------------------------------------------------------------------------------
 
 
-def dbt_failures(target_path: Path, exit_code: int, log_path: Path) -> list[AuditFailure]:
+def dbt_failures(
+    target_path: Path, exit_code: int, log_path: Path, candidate: Path | None = None
+) -> list[AuditFailure]:
     """Failed nodes of the last dbt invocation (run_results.json), or its error lines when it
-    stopped before running any node (a compilation error, a failed on-run-start hook)."""
+    stopped before running any node (a compilation error, a failed on-run-start hook). A failed
+    ``expect_column_rules`` test is described by the rules it found broken, read from the
+    ``candidate``."""
     failures = []
     results_path = target_path / "run_results.json"
     if results_path.is_file():
@@ -319,13 +326,19 @@ def dbt_failures(target_path: Path, exit_code: int, log_path: Path) -> list[Audi
             if result["status"] not in ("error", "fail", "runtime error"):
                 continue
             unique_id = result["unique_id"]
-            kind = unique_id.split(".")[0]
+            kind, _, name = unique_id.split(".")[:3]
             check = "dbt_test" if kind in ("test", "unit_test") else f"dbt_{kind}"
+            figure = (result.get("message") or result["status"]).strip()
+            if kind == "test" and name.startswith(COLUMN_RULES_TEST) and candidate is not None:
+                figure = _broken_column_rules(candidate, result.get("compiled_code")) or figure
             failures.append(
                 AuditFailure(
                     check=check,
-                    subject=unique_id.split(".")[-1] if kind != "operation" else unique_id,
-                    figure=redact((result.get("message") or result["status"]).strip()),
+                    # a data test's name (its unique_id may end in a hash), a model's or seed's
+                    subject=name
+                    if kind == "test"
+                    else (unique_id.split(".")[-1] if kind != "operation" else unique_id),
+                    figure=redact(figure),
                     look_at=f"{target_path}/run_results.json; dbt log {log_path}",
                 )
             )
@@ -341,6 +354,23 @@ def dbt_failures(target_path: Path, exit_code: int, log_path: Path) -> list[Audi
             )
         )
     return failures
+
+
+def _broken_column_rules(candidate: Path, compiled_sql: str | None) -> str:
+    """What a failed ``expect_column_rules`` test found, from its compiled SQL run on the
+    candidate: e.g. "churn_probability between (>= 0 and <= 1): 1 row"; "" when unreadable."""
+    if not compiled_sql or not candidate.is_file():
+        return ""
+    try:
+        with duckdb.connect(str(candidate), read_only=True) as con:
+            rows = con.execute(
+                f"select column_name, rule, failing_rows from ({compiled_sql}) order by 1, 2"
+            ).fetchall()
+    except duckdb.Error:
+        return ""
+    return "; ".join(
+        f"{column} {rule}: {count:,} row{'' if count == 1 else 's'}" for column, rule, count in rows
+    )
 
 
 def _dbt_error_lines(text: str) -> str:
@@ -557,7 +587,7 @@ def run_pipeline(
                 )
                 if code != 0:
                     outcome.stage = "build"
-                    outcome.failures = dbt_failures(target_path, code, log_path)
+                    outcome.failures = dbt_failures(target_path, code, log_path, candidate)
                     return _finish(outcome, run_dir, progress)
                 _copy_history_forward(candidate, history_into, BACKFILL_HISTORY_MODELS)
                 outcome.seconds[f"backfill {step_date}"] = time.perf_counter() - step_started
@@ -568,7 +598,7 @@ def run_pipeline(
         outcome.seconds["build"] = time.perf_counter() - started
         outcome.rejected_rows = rejected_row_counts(candidate)
         if code != 0:
-            outcome.failures = dbt_failures(target_path, code, log_path)
+            outcome.failures = dbt_failures(target_path, code, log_path, candidate)
             if mart_built(candidate, "circuit_breakers"):  # built before the failure: say more
                 outcome.failures += breaker_results(candidate)[0]
             return _finish(outcome, run_dir, progress)

@@ -335,18 +335,32 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def _fail_a_singular_test_and_a_column_rule(project: Path) -> None:
+    (project / "tests" / "dbt" / "assert_injected_fault.sql").write_text(
+        "select 1 as injected_fault\n"
+    )
+    _edit(
+        project / "models" / "marts" / "clv" / "_clv__models.yml",
+        "churn_probability: {min_value: 0, max_value: 1}",
+        "churn_probability: {min_value: 0, max_value: 0}",
+    )
+
+
 CODE_FAULTS = {
     "overlapping_tier_seed": (
         lambda project: _edit(project / "seeds" / "clv_tiers.csv", "500", "400"),
         2,
         ["clv_tiers.csv", "overlap"],
     ),
-    "failing_dbt_test": (
-        lambda project: (project / "tests" / "dbt" / "assert_injected_fault.sql").write_text(
-            "select 1 as injected_fault\n"
-        ),
+    "failing_dbt_tests": (
+        _fail_a_singular_test_and_a_column_rule,
         1,
-        ["dbt_test [assert_injected_fault]"],
+        [
+            "dbt_test [assert_injected_fault]",
+            # a model's column rules are one test; the report names the rule that broke
+            "dbt_test [expect_column_rules_customer_predictions]: churn_probability between "
+            "(>= 0 and <= 0): ",
+        ],
     ),
     "failing_expectation": (
         lambda project: _edit(

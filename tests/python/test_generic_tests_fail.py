@@ -7,6 +7,7 @@ import shutil
 
 import duckdb
 
+from clv_segments.runs import dbt_failures
 from conftest import DEMO_AS_OF_DATE
 
 from dbt_harness import run_dbt
@@ -17,7 +18,18 @@ CORRUPTIONS = [
         "update marts.customer_predictions set churn_probability = 1.5 "
         "where customer_id = (select min(customer_id) from marts.customer_predictions "
         "where prediction_status = 'scored')",
-        "expect_column_values_to_be_between_customer_predictions_churn_probability",
+        "expect_column_rules_customer_predictions",
+    ),
+    (
+        "update marts.customer_predictions set churn_risk = 'extreme' "
+        "where customer_id = (select max(customer_id) from marts.customer_predictions "
+        "where churn_risk is not null)",
+        "expect_column_rules_customer_predictions",
+    ),
+    (
+        "update history.segment_membership_history set change_type = null "
+        "where rowid = (select min(rowid) from history.segment_membership_history)",
+        "expect_column_rules_segment_membership_history",
     ),
     (
         "update marts.customer_predictions set total_clv = total_clv + 5 "
@@ -56,7 +68,7 @@ def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tm
             con.execute(statement)
     result = run_dbt(
         ["test", "--select", "customer_predictions", "clv_model_parameters", "customer_tiers",
-         "segment_summary", "assert_raw_rows_reconcile"],
+         "segment_summary", "segment_membership_history", "assert_raw_rows_reconcile"],
         tmp_path,
         {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE},
         database=database,
@@ -67,6 +79,18 @@ def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tm
         assert any(name.startswith(test_prefix) for name in failed), (
             f"no failing test starts with {test_prefix}; failed: {sorted(failed)}"
         )
+    # a model's column rules are one test: the run's report names each rule it found broken
+    figures = {
+        failure.subject: failure.figure
+        for failure in dbt_failures(result.target_dir, 1, tmp_path / "dbt.log", database)
+    }
+    assert figures["expect_column_rules_customer_predictions"] == (
+        "churn_probability between (>= 0 and <= 1): 1 row; "
+        "churn_risk accepted_values (low, medium, high): 1 row"
+    )
+    assert figures["expect_column_rules_segment_membership_history"] == (
+        "change_type not_null: 1 row"
+    )
 
 
 def test_the_same_tests_pass_on_the_intact_warehouse(demo_build):

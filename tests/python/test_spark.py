@@ -228,7 +228,18 @@ def test_shop_marts_equal_duckdb_and_incremental_equals_full_refresh(spark_env, 
     # everything dbt build runs: seeds, models, snapshots, data tests and the dbt unit tests
     full = spark_env(["build"], dbt_vars, "shop")
     results = _results_by_type(full / "target")
-    assert results["unit_test"] >= 45 and results["test"] >= 300, results
+    assert results["unit_test"] >= 45, results
+    # every data test of the manifest ran and passed (the source tests may warn on the shop's
+    # dirty raw rows, as on DuckDB)
+    manifest = json.loads((full / "target" / "manifest.json").read_text())
+    data_tests = {uid for uid in manifest["nodes"] if uid.startswith("test.")}
+    statuses = {
+        r["unique_id"]: r["status"]
+        for r in json.loads((full / "target" / "run_results.json").read_text())["results"]
+        if r["unique_id"].startswith("test.")
+    }
+    assert set(statuses) == data_tests and len(data_tests) > 200
+    assert set(statuses.values()) <= {"pass", "warn"}, statuses
     duckdb_build = run_dbt(["build"], tmp_path / "duckdb", dbt_vars)
     _compare_every_public_mart(duckdb_build, full)
 
