@@ -53,6 +53,16 @@ CORRUPTIONS = [
         "expect_segment_sizes_to_match_memberships_segment_summary",
     ),
     (
+        "insert into intermediate.int_orders_aggregated_to_customers "
+        "select * from intermediate.int_orders_aggregated_to_customers limit 1",
+        "primary_key_int_orders_aggregated_to_customers_customer_id",
+    ),
+    (
+        "update intermediate.int_events_aggregated_to_customers set customer_id = null "
+        "where rowid = (select min(rowid) from intermediate.int_events_aggregated_to_customers)",
+        "primary_key_int_events_aggregated_to_customers_customer_id",
+    ),
+    (
         "update marts.raw_row_reconciliation set accounted_rows = accounted_rows - 1 "
         "where source_table = 'orders'",
         "assert_raw_rows_reconcile",
@@ -68,7 +78,8 @@ def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tm
             con.execute(statement)
     result = run_dbt(
         ["test", "--select", "customer_predictions", "clv_model_parameters", "customer_tiers",
-         "segment_summary", "segment_membership_history", "assert_raw_rows_reconcile"],
+         "segment_summary", "segment_membership_history", "int_orders_aggregated_to_customers",
+         "int_events_aggregated_to_customers", "assert_raw_rows_reconcile"],
         tmp_path,
         {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE},
         database=database,

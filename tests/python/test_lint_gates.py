@@ -165,20 +165,20 @@ def test_bouncer_fails_on_each_kind_of_problem(manifest, tmp_path):
         uid
         for uid, node in nodes.items()
         if node.get("attached_node") == model + "customer_predictions"
-        and node["test_metadata"]["name"] in ("unique", "expect_compound_columns_to_be_unique")
+        and node["test_metadata"]["name"]
+        in ("primary_key", "unique", "expect_compound_columns_to_be_unique")
     ] + [
         uid
         for uid, node in nodes.items()
         if node.get("attached_node") == model + "stg_shop__suppressions"
     ]:
         del nodes[unique_id]
-    for unique_id in [
-        uid
-        for uid, node in nodes.items()
-        if node.get("attached_node") == model + "stg_shop__customers"
-        and node["test_metadata"]["name"] == "not_null"
-    ]:
-        del nodes[unique_id]
+    for node in nodes.values():  # its key tested unique only: the primary_key made a unique test
+        if (
+            node.get("attached_node") == model + "stg_shop__customers"
+            and node["test_metadata"]["name"] == "primary_key"
+        ):
+            node["test_metadata"]["name"] = "unique"
     # sources: a raw table without freshness
     customers = sources["source.clv_segments.shop.customers"]
     customers["freshness"] = customers["config"]["freshness"] = None
