@@ -80,6 +80,22 @@ def test_every_built_mart_column_is_described(docs):
     assert not missing, "columns without a description: " + ", ".join(sorted(missing))
 
 
+def test_marts_and_history_carry_their_descriptions_in_the_warehouse(docs):
+    """What readers read (marts, history) is described in the warehouse's own catalog, for a BI
+    tool or SQL client (persist_docs); the layers they do not read are described in dbt docs."""
+    manifest, catalog, _ = docs
+    for name, schema in [("customer_predictions", "marts"), ("run_log", "history")]:
+        node_id = f"model.clv_segments.{name}"
+        node, built = manifest["nodes"][node_id], catalog["nodes"][node_id]
+        assert built["metadata"]["schema"] == schema
+        assert built["metadata"]["comment"] == node["description"]
+        for column, described in node["columns"].items():
+            assert built["columns"][column]["comment"] == described["description"], column
+    intermediate = catalog["nodes"]["model.clv_segments.int_orders_netted"]
+    assert intermediate["metadata"]["comment"] is None
+    assert {column["comment"] for column in intermediate["columns"].values()} == {None}
+
+
 def test_exposures_declare_the_dashboard_and_the_exports(docs):
     manifest, _, _ = docs
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
