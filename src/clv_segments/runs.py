@@ -32,7 +32,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -250,6 +250,53 @@ def _dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
+@dataclass(frozen=True)
+class DbtInvocation:
+    """One dbt invocation of a run: the arguments after ``dbt``, the environment variables it
+    adds to the run's, and the folders it runs in and writes to."""
+
+    args: list[str]
+    env: dict[str, str]
+    project_dir: Path
+    target_path: Path
+
+
+def dbt_invocation(
+    args: Sequence[str],
+    options: RunOptions,
+    candidate: Path,
+    dbt_vars: Mapping[str, Any],
+    log_path: Path,
+    run_id: str,
+) -> DbtInvocation:
+    """``dbt <args>`` against the candidate file, as run ``run_id`` (the env var CLV_RUN_ID, which
+    history.run_log records), with its logs beside ``log_path``."""
+    project_dir = options.project_dir.resolve()
+    target_path = (options.target_path or project_dir / "target").resolve()
+    env = {
+        "CLV_DUCKDB_PATH": str(candidate.resolve()),
+        "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(project_dir)),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "CLV_RUN_ID": run_id,
+    }
+    if options.dbt_threads:
+        env["CLV_DBT_THREADS"] = str(options.dbt_threads)
+    flags = ["--project-dir", str(project_dir), "--target-path", str(target_path)]
+    flags += ["--log-path", str(log_path.parent), "--vars", json.dumps(dict(dbt_vars), default=str)]
+    return DbtInvocation([*args, *flags], env, project_dir, target_path)
+
+
+def record_output(lines: Iterable[str], log_path: Path, progress: Progress) -> None:
+    """dbt's output lines, e-mail addresses redacted, to ``log_path`` and ``progress`` as they
+    come. The log is written line by line (buffering=1): a run killed mid-build keeps the lines
+    that say where it was, and `tail -f output.log` follows the build as it goes."""
+    with log_path.open("a", encoding="utf-8", buffering=1) as log:
+        for line in lines:
+            clean = redact(line.rstrip("\n"))
+            log.write(clean + "\n")
+            progress(clean)
+
+
 def run_dbt(
     args: Sequence[str],
     options: RunOptions,
@@ -259,53 +306,22 @@ def run_dbt(
     progress: Progress,
     run_id: str,
 ) -> int:
-    """``dbt <args>`` against the candidate file, as run ``run_id`` (the env var CLV_RUN_ID, which
-    history.run_log records); its output goes to ``progress`` (e-mail addresses redacted) and to
-    ``log_path``. Returns dbt's exit code."""
-    project_dir = options.project_dir.resolve()
-    target_path = (options.target_path or project_dir / "target").resolve()
-    env = {
-        **os.environ,
-        "CLV_DUCKDB_PATH": str(candidate.resolve()),
-        "DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(project_dir)),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "CLV_RUN_ID": run_id,
-    }
-    if options.dbt_threads:
-        env["CLV_DBT_THREADS"] = str(options.dbt_threads)
-    command = [
-        _dbt_executable(),
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--target-path",
-        str(target_path),
-        "--log-path",
-        str(log_path.parent),
-        "--vars",
-        json.dumps(dict(dbt_vars), default=str),
-    ]
+    """``dbt <args>`` (dbt_invocation) in its own process; its output goes to ``progress`` and to
+    ``log_path`` (record_output). Returns dbt's exit code."""
+    invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    (target_path / "run_results.json").unlink(missing_ok=True)  # never read a stale one
-    # the log is written line by line (buffering=1): a run killed mid-build keeps the lines that
-    # say where it was, and `tail -f output.log` follows the build as it goes
-    with (
-        log_path.open("a", encoding="utf-8", buffering=1) as log,
-        subprocess.Popen(
-            command,
-            cwd=project_dir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        ) as process,
-    ):
+    (invocation.target_path / "run_results.json").unlink(missing_ok=True)  # never read a stale one
+    with subprocess.Popen(
+        [_dbt_executable(), *invocation.args],
+        cwd=invocation.project_dir,
+        env={**os.environ, **invocation.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            clean = redact(line.rstrip("\n"))
-            log.write(clean + "\n")
-            progress(clean)
+        record_output(process.stdout, log_path, progress)
         return process.wait()
 
 
