@@ -3,8 +3,9 @@
 dbt runs in the test's own process (dbt's programmatic ``dbtRunner``), one invocation at a time:
 a new dbt process spends about 5 s importing dbt and the adapter and building the JSON schemas it
 validates configurations with, before it parses anything, and a test session starts over a
-hundred of them (DECISIONLOG "Tests run dbt in their own process"). ``CLV_TEST_DBT_SUBPROCESS=1``
-runs each in its own ``dbt`` process instead, as `clv-segments run` and the Spark tests always do.
+hundred of them (DECISIONLOG "Tests run dbt in their own process"). `clv-segments run` runs in
+process too (``run_main_job``), its dbt invocations through the same runner.
+``CLV_TEST_DBT_SUBPROCESS=1`` runs each in its own process instead, as the Spark tests always do.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 from filelock import FileLock
@@ -30,6 +33,7 @@ from filelock import FileLock
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = PROJECT_DIR / "tests" / "fixtures"
 DBT = Path(sys.executable).with_name("dbt")
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,12 +52,10 @@ class SubprocessTally:
             self.count += 1
             self.seconds += time.perf_counter() - started
 
-    def run_in_process(
-        self, args: list[str], env: dict[str, str], parse_args: list[str], parse_key: str
-    ) -> tuple[int, str]:
+    def run_in_process(self, call: Callable[[], T]) -> T:
         started = time.perf_counter()
         try:
-            return _dbt_in_process(args, env, parse_args, parse_key)
+            return call()
         finally:
             self.count += 1
             self.seconds += time.perf_counter() - started
@@ -130,11 +132,11 @@ IN_PROCESS = os.environ.get("CLV_TEST_DBT_SUBPROCESS", "") not in ("1", "true", 
 
 
 @contextmanager
-def _process_state(env: dict[str, str]) -> Iterator[None]:
+def _process_state(env: dict[str, str], cwd: Path = PROJECT_DIR) -> Iterator[None]:
     """The environment and working directory a `dbt` process of the harness would get."""
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update(env)
-    os.chdir(PROJECT_DIR)
+    os.chdir(cwd)
     try:
         yield
     finally:
@@ -144,7 +146,11 @@ def _process_state(env: dict[str, str]) -> Iterator[None]:
 
 
 def _dbt_in_process(
-    args: list[str], env: dict[str, str], parse_args: list[str], parse_key: str
+    args: list[str],
+    env: dict[str, str],
+    parse_args: list[str],
+    parse_key: str,
+    cwd: Path = PROJECT_DIR,
 ) -> tuple[int, str]:
     """``dbt <args>`` through dbtRunner: its exit code as the `dbt` command would return it (0
     success, 1 a node failed, 2 dbt stopped on an error) and the lines it would have printed.
@@ -163,7 +169,7 @@ def _dbt_in_process(
         if event.info.level != "debug":
             lines.append(event.info.msg)
 
-    with _IN_PROCESS, _process_state(env):
+    with _IN_PROCESS, _process_state(env, cwd):
         try:
             manifest = PARSES.manifests.get(parse_key)
             reused = manifest is not None
@@ -250,7 +256,9 @@ def run_dbt(
     parse_key = ["dbt", dbt_vars, target, database.name]
     if IN_PROCESS and target is None:
         in_process_key = json.dumps(parse_key, sort_keys=True, default=str)
-        returncode, output = HARNESS_RUNS.run_in_process(command, env, flags, in_process_key)
+        returncode, output = HARNESS_RUNS.run_in_process(
+            lambda: _dbt_in_process(command, env, flags, in_process_key)
+        )
     else:  # Spark: its Python models need our session helper (clv-segments dbt), in its own JVM
         proc = HARNESS_RUNS.run(
             [str(DBT), *command],
@@ -281,41 +289,95 @@ def run_main_job(
     env: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """`clv-segments run|backfill` against the published warehouse ``database``; dbt's target
-    folder and the artifacts live beside it, so tests never share them. The run's dbt reuses
-    the parse of the last run with the same project, vars and options (ParseReuse)."""
+    folder and the artifacts live beside it, so tests never share them. In process (the
+    harness's default) the command runs through ``clv_segments.cli.main`` and each of its dbt
+    invocations through dbtRunner (``_run_dbt_in_process``); otherwise it is a `clv-segments`
+    process whose dbt children reuse the parse of the last run with the same project, vars and
+    options (ParseReuse). ``timeout`` applies to the process only."""
     workdir = database.parent
     dbt_vars = PARSES.stable_vars(dbt_vars)
     parse_key = [command, dbt_vars, extra]
+    argv = [
+        command,
+        "--database",
+        str(database),
+        "--vars",
+        json.dumps(dbt_vars),
+        "--project-dir",
+        str(project_dir),
+        "--target-path",
+        str(workdir / "target"),
+        "--artifacts",
+        str(workdir / "artifacts"),
+        *extra,
+    ]
+    run_env = {
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(env or {}),
+    }
+    if IN_PROCESS:
+        return HARNESS_RUNS.run_in_process(lambda: _main_job_in_process(argv, run_env, project_dir))
     completed = HARNESS_RUNS.run(
-        [
-            str(CLV_SEGMENTS),
-            command,
-            "--database",
-            str(database),
-            "--vars",
-            json.dumps(dbt_vars),
-            "--project-dir",
-            str(project_dir),
-            "--target-path",
-            str(workdir / "target"),
-            "--artifacts",
-            str(workdir / "artifacts"),
-            *extra,
-        ],
+        [str(CLV_SEGMENTS), *argv],
         cwd=project_dir,
-        env={
-            **os.environ,
-            "DBT_PROFILES_DIR": str(project_dir),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            **PARSES.env(project_dir, parse_key),
-            **(env or {}),
-        },
+        env={**os.environ, **run_env, **PARSES.env(project_dir, parse_key)},
         capture_output=True,
         text=True,
         timeout=timeout,
     )
     PARSES.keep(project_dir, parse_key, workdir / "target")
     return completed
+
+
+def _main_job_in_process(
+    argv: list[str], env: dict[str, str], project_dir: Path
+) -> subprocess.CompletedProcess:
+    """`clv-segments <argv>` in this process: its exit code and what it printed, as the
+    process would give them. Its dbt invocations are the command's own (runs.dbt_invocation:
+    arguments, vars, environment), run by dbtRunner instead of a `dbt` child."""
+    from clv_segments import cli, runs
+
+    stdout, stderr = StringIO(), StringIO()
+    launcher = runs.run_dbt
+    runs.run_dbt = _run_dbt_in_process
+    try:
+        with _process_state(env, project_dir), redirect_stdout(stdout), redirect_stderr(stderr):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        runs.run_dbt = launcher
+    return subprocess.CompletedProcess(
+        [str(CLV_SEGMENTS), *argv], code, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+def _run_dbt_in_process(args, options, candidate, dbt_vars, log_path, progress, run_id) -> int:
+    """``clv_segments.runs.run_dbt`` with dbtRunner in place of the `dbt` child: the same
+    invocation (runs.dbt_invocation), output recorded by the command's own runs.record_output.
+    The parse is reused per project, vars, target and candidate name."""
+    from clv_segments.runs import dbt_invocation, record_output
+
+    invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    (invocation.target_path / "run_results.json").unlink(missing_ok=True)
+    flags = invocation.args[len(args) :]
+    # what the parse depends on: the project, the target, the vars, the candidate's file name
+    # (not the log folder, which is the run's own)
+    vars_ = flags[flags.index("--vars") + 1]
+    parse_key = json.dumps(
+        ["clv-segments", str(invocation.project_dir), str(invocation.target_path), vars_,
+         candidate.name]
+    )  # fmt: skip
+    # dbt's console lines come back as ``output`` (the process's would come through its pipe)
+    with redirect_stdout(StringIO()):
+        code, output = _dbt_in_process(
+            invocation.args, invocation.env, flags, parse_key, invocation.project_dir
+        )
+    record_output(output.splitlines(), log_path, progress)
+    return code
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:
