@@ -259,6 +259,13 @@ class DbtInvocation:
     env: dict[str, str]
     project_dir: Path
     target_path: Path
+    log_path: Path
+
+    def prepare(self) -> None:
+        """Ready what it writes to: the log's folder exists, and the run_results.json of an
+        earlier invocation is gone (a failed start must never be read as that one's results)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        (self.target_path / "run_results.json").unlink(missing_ok=True)
 
 
 def dbt_invocation(
@@ -283,7 +290,7 @@ def dbt_invocation(
         env["CLV_DBT_THREADS"] = str(options.dbt_threads)
     flags = ["--project-dir", str(project_dir), "--target-path", str(target_path)]
     flags += ["--log-path", str(log_path.parent), "--vars", json.dumps(dict(dbt_vars), default=str)]
-    return DbtInvocation([*args, *flags], env, project_dir, target_path)
+    return DbtInvocation([*args, *flags], env, project_dir, target_path, log_path)
 
 
 def record_output(lines: Iterable[str], log_path: Path, progress: Progress) -> None:
@@ -309,8 +316,7 @@ def run_dbt(
     """``dbt <args>`` (dbt_invocation) in its own process; its output goes to ``progress`` and to
     ``log_path`` (record_output). Returns dbt's exit code."""
     invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    (invocation.target_path / "run_results.json").unlink(missing_ok=True)  # never read a stale one
+    invocation.prepare()
     with subprocess.Popen(
         [_dbt_executable(), *invocation.args],
         cwd=invocation.project_dir,

@@ -356,13 +356,13 @@ def _main_job_in_process(
 
 def _run_dbt_in_process(args, options, candidate, dbt_vars, log_path, progress, run_id) -> int:
     """``clv_segments.runs.run_dbt`` with dbtRunner in place of the `dbt` child: the same
-    invocation (runs.dbt_invocation), output recorded by the command's own runs.record_output.
+    invocation (runs.dbt_invocation, prepared by its own ``prepare``), output recorded by the
+    command's own runs.record_output.
     The parse is reused per project, vars, target and candidate name."""
     from clv_segments.runs import dbt_invocation, record_output
 
     invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    (invocation.target_path / "run_results.json").unlink(missing_ok=True)
+    invocation.prepare()
     flags = invocation.args[len(args) :]
     # what the parse depends on: the project, the target, the vars, the candidate's file name
     # (not the log folder, which is the run's own)
