@@ -4,7 +4,9 @@
     accepted_values and between, as dbt's accepted_values and expect_column_values_to_be_between
     let them (not_null is the rule for nulls). Keys (unique with not_null), relationships and
     rules with a row condition, a `where` or a warn severity stay tests of their own
-    (DECISIONLOG "A model's column rules are one test"). -#}
+    (DECISIONLOG "A model's column rules are one test"). Bad arguments stop dbt's parse; dbt's
+    message names the test and its YAML file, ours the argument, the column and the value (the
+    `model` a test sees while dbt parses is a placeholder, so the message does not print it). -#}
 {% test expect_column_rules(model, not_null=none, accepted_values=none, between=none) %}
 {%- set checks = [] -%}
 {%- for column in not_null or [] -%}
@@ -13,7 +15,7 @@
 {%- for column, values in (accepted_values or {}).items() -%}
     {%- if values is string or values is mapping or not values -%}
         {{ exceptions.raise_compiler_error(
-            "expect_column_rules on " ~ model ~ ": accepted_values of column " ~ column
+            "expect_column_rules: accepted_values of column " ~ column
             ~ " must be a non-empty list of values, got " ~ values) }}
     {%- endif -%}
     {%- set literals = [] -%}
@@ -30,7 +32,7 @@
     {%- set unknown = bounds.keys() | reject('in', ['min_value', 'max_value', 'strictly']) | list if bounds is mapping else ['?'] -%}
     {%- if unknown or (bounds.get('min_value') is none and bounds.get('max_value') is none) -%}
         {{ exceptions.raise_compiler_error(
-            "expect_column_rules on " ~ model ~ ": between of column " ~ column
+            "expect_column_rules: between of column " ~ column
             ~ " takes min_value and/or max_value and strictly, got " ~ bounds) }}
     {%- endif -%}
     {%- set lower_op = '>' if bounds.get('strictly') else '>=' -%}
@@ -47,7 +49,7 @@
     )) -%}
 {%- endfor -%}
 {%- if not checks -%}
-    {{ exceptions.raise_compiler_error("expect_column_rules on " ~ model ~ ": no rule given (not_null, accepted_values, between)") }}
+    {{ exceptions.raise_compiler_error("expect_column_rules: no rule given (not_null, accepted_values, between)") }}
 {%- endif -%}
 with failing as (
     select

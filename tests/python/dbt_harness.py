@@ -149,7 +149,7 @@ def _dbt_in_process(
     args: list[str],
     env: dict[str, str],
     parse_args: list[str],
-    parse_key: str,
+    parse_key: str | None,
     cwd: Path = PROJECT_DIR,
 ) -> tuple[int, str]:
     """``dbt <args>`` through dbtRunner: its exit code as the `dbt` command would return it (0
@@ -158,7 +158,8 @@ def _dbt_in_process(
     The manifest is parsed once per ``parse_key`` (``dbt parse <parse_args>``) and handed to each
     later invocation with that key, as dbt's programmatic API allows (``dbtRunner(manifest=)``);
     such an invocation does not write manifest.json, so the harness writes it. A parse that
-    fails is not kept: the invocation then parses itself and reports the error as dbt would."""
+    fails is not kept: the invocation then parses itself and reports the error as dbt would.
+    No ``parse_key``: the invocation parses itself (a `dbt parse`, a project copy's one run)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
     from dbt.parser.manifest import write_manifest
@@ -171,9 +172,9 @@ def _dbt_in_process(
 
     with _IN_PROCESS, _process_state(env, cwd):
         try:
-            manifest = PARSES.manifests.get(parse_key)
+            manifest = PARSES.manifests.get(parse_key) if parse_key else None
             reused = manifest is not None
-            if not reused and PARSES.enabled:
+            if not reused and PARSES.enabled and parse_key:
                 parsed = dbtRunner().invoke(["parse", *parse_args])
                 _close_duckdb(DuckDBConnectionManager)
                 if parsed.success:
@@ -378,6 +379,41 @@ def _run_dbt_in_process(args, options, candidate, dbt_vars, log_path, progress, 
         )
     record_output(output.splitlines(), log_path, progress)
     return code
+
+
+def project_copy(folder: Path) -> Path:
+    """A copy of the project's files in ``folder``/project, for a test that changes them (its
+    own parse; the project itself is never changed). Built warehouses, logs and caches stay;
+    the Data Docs assets (node_modules, 100 MB) are linked, not copied."""
+    project = folder / "project"
+    shutil.copytree(
+        PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "data", "target", "logs", "artifacts", "node_modules",
+            "__pycache__", ".*_cache", ".tmp_dagster_home_*", "*.duckdb*",
+        ),
+    )  # fmt: skip
+    if (PROJECT_DIR / "node_modules").is_dir():
+        (project / "node_modules").symlink_to(
+            PROJECT_DIR / "node_modules", target_is_directory=True
+        )
+    return project
+
+
+def parse_project(project: Path, workdir: Path) -> tuple[int, str]:
+    """`dbt parse` of a test's ``project`` copy in this process (dbtRunner): dbt's exit code and
+    the lines it printed, its error message included."""
+    flags = ["--project-dir", str(project), "--target-path", str(workdir / "target")]
+    flags += ["--log-path", str(workdir / "logs")]
+    env = {
+        "CLV_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
+        "DBT_PROFILES_DIR": str(project),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return HARNESS_RUNS.run_in_process(
+        lambda: _dbt_in_process(["parse", *flags], env, flags, None, project)
+    )
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:

@@ -26,7 +26,7 @@ import pytest
 
 from clv_segments.demo.generator import generate
 
-from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, built_once, run_main_job
+from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, built_once, project_copy, run_main_job
 
 PREVIOUS_AS_OF_DATE, AS_OF_DATE = "2026-11-13", "2026-11-20"
 CUSTOMERS = 1_200
@@ -308,27 +308,6 @@ def test_configuration_faults_stop_before_anything_is_built(
     assert published_state(warehouse) == before
 
 
-def _project_copy(tmp_path: Path) -> Path:
-    project = tmp_path / "project"
-    shutil.copytree(
-        PROJECT_DIR,
-        project,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv",
-            "data",
-            "target",
-            "logs",
-            "artifacts",
-            "__pycache__",
-            ".*_cache",
-            ".tmp_dagster_home_*",
-            "*.duckdb*",
-        ),
-    )
-    return project
-
-
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
@@ -387,7 +366,7 @@ CODE_FAULTS = {
 @pytest.mark.parametrize("fault", sorted(CODE_FAULTS))
 def test_code_faults_are_not_published(fault, good_raw, warehouse, tmp_path):
     inject, exit_code, expected = CODE_FAULTS[fault]
-    project = _project_copy(tmp_path)
+    project = project_copy(tmp_path)
     inject(project)
     before = published_state(warehouse)
     result = run_main_job(

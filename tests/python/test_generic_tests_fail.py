@@ -4,13 +4,15 @@ copy of the demo warehouse, the test guarding each broken invariant reports it."
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
+import pytest
 
 from clv_segments.runs import dbt_failures
 from conftest import DEMO_AS_OF_DATE
 
-from dbt_harness import run_dbt
+from dbt_harness import parse_project, project_copy, run_dbt
 
 CORRUPTIONS = [
     # (SQL that breaks one invariant, the test name prefix that must fail)
@@ -112,3 +114,62 @@ def test_the_same_tests_pass_on_the_intact_warehouse(demo_build):
     }
     for _, test_prefix in CORRUPTIONS:
         assert any(name.startswith(test_prefix) for name in passed), test_prefix
+
+
+# expect_column_rules' arguments that dbt's parse must refuse: (the YAML as written in
+# models/marts/clv/_clv__models.yml, the same rule given badly, what the message must say)
+BAD_RULE_ARGUMENTS = {
+    "between_with_an_unknown_key": (
+        "estimate: {min_value: 0, strictly: true}",
+        "estimate: {min: 0}",
+        "between of column estimate takes min_value and/or max_value and strictly, got {'min': 0}",
+    ),
+    "between_without_a_bound": (
+        "estimate: {min_value: 0, strictly: true}",
+        "estimate: {strictly: true}",
+        "between of column estimate takes min_value and/or max_value and strictly",
+    ),
+    "accepted_values_not_a_list": (
+        "churn_risk: [low, medium, high]",
+        "churn_risk: low",
+        "accepted_values of column churn_risk must be a non-empty list of values, got low",
+    ),
+    "no_rule": (
+        "arguments:\n            between:\n              estimate: {min_value: 0, strictly: true}",
+        "arguments: {}",
+        "no rule given (not_null, accepted_values, between)",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def parsed_copy(tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of the project, parsed once: each case changes one YAML file, so dbt's partial
+    parse reads only that file again (dbt keeps its saved parse only after a good one)."""
+    folder = tmp_path_factory.mktemp("bad_rule_arguments")
+    project, work = project_copy(folder), folder / "work"
+    code, output = parse_project(project, work)
+    assert code == 0, output[-3000:]
+    return project, work
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RULE_ARGUMENTS))
+def test_bad_rule_arguments_stop_the_parse_naming_the_test_and_the_column(case, parsed_copy):
+    written, bad, expected = BAD_RULE_ARGUMENTS[case]
+    project, work = parsed_copy
+    models = project / "models" / "marts" / "clv" / "_clv__models.yml"
+    text = models.read_text(encoding="utf-8")
+    assert written in text, f"{written!r} not in {models}"
+    models.write_text(text.replace(written, bad, 1), encoding="utf-8")
+    try:
+        code, output = parse_project(project, work)
+    finally:
+        models.write_text(text, encoding="utf-8")
+    assert code == 2, output[-3000:]
+    test = (
+        "expect_column_rules_customer_predictions"
+        if "churn_risk" in written
+        else "expect_column_rules_clv_model_parameters"
+    )
+    assert f"{test} (models/marts/clv/_clv__models.yml)" in output, output[-3000:]
+    assert f"expect_column_rules: {expected}" in output, output[-3000:]
