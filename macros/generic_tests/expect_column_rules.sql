@@ -1,13 +1,15 @@
-{#- A model's column rules in one data test and one scan: not_null (a list of columns),
-    accepted_values (column: values) and between (column: {min_value, max_value, strictly}).
+{#- A model's column rules in one data test: not_null (a list of columns), accepted_values
+    (column: values) and between (column: {min_value, max_value, strictly}) in one scan of the
+    model, and references (column: {to, field}, dbt's relationships) in one anti-join each.
     Fails with one row per broken rule: column_name, rule, failing_rows. Nulls pass
-    accepted_values and between, as dbt's accepted_values and expect_column_values_to_be_between
-    let them (not_null is the rule for nulls). Keys (unique with not_null), relationships and
-    rules with a row condition, a `where` or a warn severity stay tests of their own
-    (DECISIONLOG "A model's column rules are one test"). Bad arguments stop dbt's parse; dbt's
-    message names the test and its YAML file, ours the argument, the column and the value (the
-    `model` a test sees while dbt parses is a placeholder, so the message does not print it). -#}
-{% test expect_column_rules(model, not_null=none, accepted_values=none, between=none) %}
+    accepted_values, between and references, as dbt's tests of those names let them (not_null is
+    the rule for nulls). Keys (unique with not_null) and rules with a row condition, a `where` or
+    a warn severity stay tests of their own, and so does a reference to a model built after the
+    tested one (DECISIONLOG "A model's column rules are one test"). Bad arguments stop dbt's
+    parse; dbt's message names the test and its YAML file, ours the argument, the column and the
+    value (the `model` a test sees while dbt parses is a placeholder, so the message does not print
+    it). -#}
+{% test expect_column_rules(model, not_null=none, accepted_values=none, between=none, references=none) %}
 {%- set checks = [] -%}
 {%- for column in not_null or [] -%}
     {%- do checks.append((column, 'not_null', column ~ ' is null')) -%}
@@ -48,23 +50,50 @@
         column ~ ' is not null and not (' ~ (inside | join(' and ')) ~ ')'
     )) -%}
 {%- endfor -%}
-{%- if not checks -%}
-    {{ exceptions.raise_compiler_error("expect_column_rules: no rule given (not_null, accepted_values, between)") }}
+{%- set references_checked = [] -%}
+{%- for column, reference in (references or {}).items() -%}
+    {%- if reference is not mapping or reference.get('to') is none or not reference.get('field')
+          or (reference.keys() | reject('in', ['to', 'field']) | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "expect_column_rules: references of column " ~ column
+            ~ " takes to (a ref or source) and field, got " ~ reference) }}
+    {%- endif -%}
+    {%- do references_checked.append((column, reference['to'], reference['field'])) -%}
+{%- endfor -%}
+{%- if not checks and not references_checked -%}
+    {{ exceptions.raise_compiler_error("expect_column_rules: no rule given (not_null, accepted_values, between, references)") }}
 {%- endif -%}
-with failing as (
+{%- set broken = [] -%}
+with
+{%- if checks %}
+failing as (
     select
     {%- for column, rule, condition in checks %}
         sum(case when {{ condition }} then 1 else 0 end) as rule_{{ loop.index }}{{ ',' if not loop.last }}
     {%- endfor %}
     from {{ model }}
-)
-{% for column, rule, condition in checks -%}
+){{ ',' if references_checked }}
+    {%- for column, rule, condition in checks -%}
+        {%- do broken.append((column, rule, 'rule_' ~ loop.index, 'failing')) -%}
+    {%- endfor -%}
+{%- endif %}
+{%- for column, to, field in references_checked %}
+reference_{{ loop.index }} as (
+    select count(*) as failing_rows
+    from {{ model }} as child
+    left join (select distinct {{ field }} as parent_key from {{ to }}) as parent
+        on child.{{ column }} = parent.parent_key
+    where child.{{ column }} is not null and parent.parent_key is null
+){{ ',' if not loop.last }}
+    {%- do broken.append((column, 'references ' ~ (to.identifier or to) ~ '.' ~ field, 'failing_rows', 'reference_' ~ loop.index)) -%}
+{%- endfor %}
+{% for column, rule, count, source in broken -%}
 select
     '{{ column }}' as column_name,
     '{{ rule | replace("'", "''") }}' as rule,
-    rule_{{ loop.index }} as failing_rows
-from failing
-where rule_{{ loop.index }} > 0
+    {{ count }} as failing_rows
+from {{ source }}
+where {{ count }} > 0
 {% if not loop.last %}union all
 {% endif -%}
 {%- endfor %}

@@ -34,6 +34,12 @@ CORRUPTIONS = [
         "expect_column_rules_segment_membership_history",
     ),
     (
+        # a reference (dbt's relationships) is one of the model's column rules
+        "update marts.customer_rfm set rfm_score = 999 "
+        "where customer_id = (select min(customer_id) from marts.customer_rfm)",
+        "expect_column_rules_customer_rfm",
+    ),
+    (
         "update marts.customer_predictions set total_clv = total_clv + 5 "
         "where customer_id = (select max(customer_id) from marts.customer_predictions "
         "where prediction_status = 'scored')",
@@ -73,20 +79,26 @@ CORRUPTIONS = [
 
 
 def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tmp_path):
-    database = tmp_path / "corrupted.duckdb"
+    # the copy keeps the file's name: DuckDB's views (the staging models) name their catalog,
+    # the file's stem, and a reference rule reads them
+    database = tmp_path / "corrupted" / demo_build.database.name
+    database.parent.mkdir()
     shutil.copy(demo_build.database, database)
     with duckdb.connect(str(database)) as con:
         for statement, _ in CORRUPTIONS:
             con.execute(statement)
     result = run_dbt(
-        ["test", "--select", "customer_predictions", "clv_model_parameters", "customer_tiers",
-         "segment_summary", "segment_membership_history", "int_orders_aggregated_to_customers",
-         "int_events_aggregated_to_customers", "assert_raw_rows_reconcile"],
+        ["test", "--select", "customer_predictions", "customer_rfm", "clv_model_parameters",
+         "customer_tiers", "segment_summary", "segment_membership_history",
+         "int_orders_aggregated_to_customers", "int_events_aggregated_to_customers",
+         "assert_raw_rows_reconcile"],
         tmp_path,
         {"raw_data_path": str(demo_raw), "as_of_date": DEMO_AS_OF_DATE},
         database=database,
         check=False,
     )  # fmt: skip
+    errors = [r["unique_id"] for r in result.run_results() if r["status"] == "error"]
+    assert not errors, errors  # a test that cannot run proves nothing
     failed = {r["unique_id"].split(".")[2] for r in result.run_results() if r["status"] == "fail"}
     for _, test_prefix in CORRUPTIONS:
         assert any(name.startswith(test_prefix) for name in failed), (
@@ -103,6 +115,9 @@ def test_each_generic_test_catches_its_broken_invariant(demo_build, demo_raw, tm
     )
     assert figures["expect_column_rules_segment_membership_history"] == (
         "change_type not_null: 1 row"
+    )
+    assert figures["expect_column_rules_customer_rfm"] == (
+        "rfm_score references rfm_groups.rfm_score: 1 row"
     )
 
 
@@ -134,10 +149,15 @@ BAD_RULE_ARGUMENTS = {
         "churn_risk: low",
         "accepted_values of column churn_risk must be a non-empty list of values, got low",
     ),
+    "references_without_a_field": (
+        "customer_id: {to: ref('stg_shop__customers'), field: customer_id}",
+        "customer_id: {to: ref('stg_shop__customers')}",
+        "references of column customer_id takes to (a ref or source) and field",
+    ),
     "no_rule": (
         "arguments:\n            between:\n              estimate: {min_value: 0, strictly: true}",
         "arguments: {}",
-        "no rule given (not_null, accepted_values, between)",
+        "no rule given (not_null, accepted_values, between, references)",
     ),
 }
 
@@ -168,7 +188,7 @@ def test_bad_rule_arguments_stop_the_parse_naming_the_test_and_the_column(case, 
     assert code == 2, output[-3000:]
     test = (
         "expect_column_rules_customer_predictions"
-        if "churn_risk" in written
+        if "churn_risk" in written or "customer_id" in written
         else "expect_column_rules_clv_model_parameters"
     )
     assert f"{test} (models/marts/clv/_clv__models.yml)" in output, output[-3000:]
