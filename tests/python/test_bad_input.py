@@ -122,30 +122,3 @@ def test_build_output_reports_rejected_rows_per_table_and_reason(bad_input_build
         line = f"{table}: " + (", ".join(f"{r} {n}" for r, n in reasons) or "none")
         assert line in report
     assert not any("@" in line for line in report), "the report shows row values"
-
-
-# what the raw files break of the input contract's column rules (models/staging/shop/
-# _shop__sources.yml), read off the fixture by hand: one warn test per table, one result per
-# broken rule
-BROKEN_SOURCE_RULES = {
-    "customers": 1,  # a null customer_id
-    "orders": 3,  # a null order_id, a null customer_id, status 'shipped'
-    "refunds": 0,
-    "events": 2,  # a null event_id, event_type 'sms_sent'
-    "list_memberships": 2,  # a null list_id, a null customer_id
-    "suppressions": 2,  # a null customer_id, reason 'angry'
-}
-
-
-def test_each_raw_table_rules_warn_once_naming_their_broken_rules(bad_input_build):
-    results = {
-        r["unique_id"].split(".")[2]: r
-        for r in bad_input_build.run_results()
-        if r["unique_id"].startswith("test.clv_segments.expect_column_rules_shop_")
-    }
-    assert sorted(results) == sorted(f"expect_column_rules_shop_{t}" for t in TABLES)
-    for table, broken in BROKEN_SOURCE_RULES.items():
-        result = results[f"expect_column_rules_shop_{table}"]
-        assert (result["status"], result["failures"]) == ("warn" if broken else "pass", broken), (
-            table
-        )
