@@ -8,7 +8,9 @@ DuckDB file at ``CLV_DUCKDB_PATH``. A run never writes it:
    the last published one is refused unless it is a backfill).
 2. **Write**: a fresh candidate file beside the warehouse (``<name>.candidate.duckdb``) receives a
    copy of the published history tables (schema ``published_history``: the only state carried
-   from run to run) and the whole ``dbt build`` (every data test; unit tests run in CI).
+   from run to run) and the whole ``dbt build`` (every data test; unit tests run in CI), in two
+   steps: staging and the input's circuit breakers (``marts.input_circuit_breakers``) first,
+   audited at once, then the rest. Nothing is computed from input that failed its checks.
 3. **Audit**: every dbt test of severity error (the build), the circuit breakers
    (``marts.circuit_breakers``) and, when no breaker is breached, the Great Expectations
    suite. A breach the run was not told to accept, a failed test or expectation stops here:
@@ -29,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -74,6 +77,20 @@ BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 the SQL against fixed inputs, not the day's data, so they run where the code changes (``make
 test``, CI: ``dbt test --select test_type:unit``), not on every production run (dbt's own advice;
 DECISIONLOG "Unit tests run in CI, not in production runs")."""
+
+INPUT_AUDIT_MART = "input_circuit_breakers"
+"""The circuit breakers on the raw input, audited before anything past staging is built."""
+
+# The build in two steps, which together select every node of BUILD_ARGS once: the input's
+# breakers and everything upstream, with the data tests of those nodes only ("buildable"), then
+# the rest, with every test that reads a node of the rest (DECISIONLOG "The input is audited
+# before the rest is built")
+INPUT_BUILD_ARGS = (
+    *BUILD_ARGS, "--select", f"+{INPUT_AUDIT_MART}", "--indirect-selection", "buildable"
+)  # fmt: skip
+REST_BUILD_ARGS = (
+    *BUILD_ARGS, "--exclude", f"+{INPUT_AUDIT_MART}", "--indirect-selection", "buildable"
+)  # fmt: skip
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
@@ -159,7 +176,8 @@ class RunOutcome:
     published: bool = False
     exit_code: int = EXIT_AUDIT_FAILED
     stage: str = "preflight"
-    """Where the run stopped or ended: preflight, build, audit, publish, published."""
+    """Where the run stopped or ended: preflight, build, input audit (the input's circuit
+    breakers, before the rest is built), audit, publish, published."""
     failures: list[AuditFailure] = field(default_factory=list)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     rejected_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -405,12 +423,15 @@ def _dbt_error_lines(text: str) -> str:
     return "\n".join(line for line in lines[start : start + 12] if line.strip())
 
 
-def breaker_results(candidate: Path) -> tuple[list[AuditFailure], list[dict[str, Any]]]:
-    """Unaccepted breaches (failures) and accepted ones (recorded), from marts.circuit_breakers."""
+def breaker_results(
+    candidate: Path, mart: str = "circuit_breakers"
+) -> tuple[list[AuditFailure], list[dict[str, Any]]]:
+    """Unaccepted breaches (failures) and accepted ones (recorded), from ``marts.<mart>``:
+    circuit_breakers (every check) or input_circuit_breakers (the input's, audited first)."""
     with duckdb.connect(str(candidate), read_only=True) as con:
         rows = con.execute(
             "select check_name, subject, figure_value, previous_value, threshold, var_name, "
-            "is_accepted, look_at from marts.circuit_breakers where is_breach "
+            f"is_accepted, look_at from marts.{mart} where is_breach "
             "order by check_name, subject"
         ).fetchall()
     failures, accepted = [], []
@@ -616,9 +637,26 @@ def run_pipeline(
 
         outcome.stage = "build"
         started = time.perf_counter()
-        code = run_dbt(BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
-        outcome.seconds["build"] = time.perf_counter() - started
+        code = run_dbt(INPUT_BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
+        outcome.seconds["build input"] = time.perf_counter() - started
+        keep_run_results(target_path, run_dir, "input")
         outcome.rejected_rows = rejected_row_counts(candidate)
+        if code != 0:
+            outcome.failures = dbt_failures(target_path, code, log_path, candidate)
+            if mart_built(candidate, INPUT_AUDIT_MART):  # built before the failure: say more
+                outcome.failures += breaker_results(candidate, INPUT_AUDIT_MART)[0]
+            return _finish(outcome, run_dir, progress)
+        outcome.stage = "input audit"
+        failures = breaker_results(candidate, INPUT_AUDIT_MART)[0]
+        if failures:
+            outcome.failures = failures
+            return _finish(outcome, run_dir, progress)
+
+        outcome.stage = "build"
+        started = time.perf_counter()
+        code = run_dbt(REST_BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
+        outcome.seconds["build"] = time.perf_counter() - started
+        keep_run_results(target_path, run_dir, "rest")
         if code != 0:
             outcome.failures = dbt_failures(target_path, code, log_path, candidate)
             if mart_built(candidate, "circuit_breakers"):  # built before the failure: say more
@@ -642,6 +680,16 @@ def run_pipeline(
         outcome.seconds["publish"] = time.perf_counter() - started
         outcome.stage, outcome.published, outcome.exit_code = "published", True, EXIT_PUBLISHED
         return _finish(outcome, run_dir, progress)
+
+
+def keep_run_results(target_path: Path, run_dir: Path, step: str) -> None:
+    """dbt's run_results.json of one build step, kept in the run's folder as
+    ``run_results_<step>.json`` (the next invocation replaces the target's): every node's status
+    and timing of the run, step by step."""
+    results = target_path / "run_results.json"
+    if results.is_file():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results, run_dir / f"run_results_{step}.json")
 
 
 def _finish(outcome: RunOutcome, run_dir: Path, progress: Progress) -> RunOutcome:
@@ -678,6 +726,11 @@ def format_outcome(outcome: RunOutcome) -> str:
             f"NOT PUBLISHED: the {outcome.stage} failed; {outcome.database} is unchanged "
             f"(still as of {previous}). {len(outcome.failures)} failed check(s):"
         )
+        if outcome.stage == "input audit":
+            lines.append(
+                "  (the raw input failed its circuit breakers, marts.input_circuit_breakers: "
+                "nothing past staging was built from it)"
+            )
         for failure in outcome.failures:
             lines.append(f"  - {failure.check} [{failure.subject}]: {failure.figure}")
             if failure.threshold or failure.var:

@@ -19,12 +19,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from clv_segments.demo.generator import generate
+from clv_segments.runs import candidate_path
+from clv_segments.warehouse import relation_exists
 
 from dbt_harness import CLV_SEGMENTS, PROJECT_DIR, built_once, project_copy, run_main_job
 
@@ -173,64 +176,86 @@ def _shift_years(value: str, years: int) -> str:
     return str(int(value[:4]) + years) + value[4:] if value else value
 
 
-# damaged input -> what the report must name (the check and its subject, or the file)
+def _shift_days(value: str, days: int, until: str) -> str:
+    """A raw timestamp dated ``until`` or before, ``days`` later (earlier when negative), written
+    as the generator writes it; a later one (rejected as after_as_of_date) is left as it is."""
+    if not value or value[:10] > until:
+        return value
+    return (date.fromisoformat(value[:10]) + timedelta(days=days)).isoformat() + value[10:]
+
+
+# where the run stopped: the input's circuit breakers, audited right after staging (nothing
+# past staging is built), or the audit of the whole build
+INPUT_AUDIT, AUDIT = "NOT PUBLISHED: the input audit failed", "NOT PUBLISHED: the audit failed"
+
+# damaged input -> what the report must name (where the run stopped, the check and its subject,
+# or the file)
 INPUT_FAULTS = {
     "all_orders_in_an_unknown_currency": (
         _set("orders", "currency", lambda row: "XYZ"),
-        ["rejected_share [orders]", "unknown_currency", "breaker_max_rejected_share"],
+        [INPUT_AUDIT, "rejected_share [orders]", "unknown_currency", "breaker_max_rejected_share"],
     ),
     "order_timestamps_unparseable": (
         _set("orders", "ordered_at", lambda row: "13/45/2026 25:61", share=0.5),
-        ["rejected_share [orders]", "unparseable_timestamp"],
+        [INPUT_AUDIT, "rejected_share [orders]", "unparseable_timestamp"],
     ),
     "order_amounts_unparseable": (
         _set("orders", "amount", lambda row: "12 euros", share=0.25),
-        ["rejected_share [orders]", "unparseable_amount"],
+        [INPUT_AUDIT, "rejected_share [orders]", "unparseable_amount"],
     ),
     "order_keys_claimed_twice": (
         _duplicate_with_other_amounts,
-        ["rejected_share [orders]", "duplicate_key_conflict"],
+        [INPUT_AUDIT, "rejected_share [orders]", "duplicate_key_conflict"],
     ),
     "orders_of_unknown_customers": (
         _set("orders", "customer_id", lambda row: "X" + row["customer_id"], share=0.25),
-        ["rejected_share [orders]", "unknown_customer"],
+        [INPUT_AUDIT, "rejected_share [orders]", "unknown_customer"],
     ),
     "orders_dated_after_the_as_of_date": (
         _set("orders", "ordered_at", lambda row: _shift_years(row["ordered_at"], 5), share=0.2),
         # rows after the as-of date are not damage (breaker_rejected_share_ignores): the
         # orders that vanish from the clean set trip the drop breaker instead
-        ["drop [clean_rows:orders]", "after_as_of_date"],
+        [INPUT_AUDIT, "drop [clean_rows:orders]", "after_as_of_date"],
     ),
     "unknown_event_types": (
         _set("events", "event_type", lambda row: "page_view", share=0.5),
-        ["rejected_share [events]", "unknown_event_type"],
+        [INPUT_AUDIT, "rejected_share [events]", "unknown_event_type"],
     ),
     "refunds_above_their_order": (
         _set("refunds", "amount", lambda row: "999999.00"),
-        ["rejected_share [refunds]", "refund_exceeds_order"],
+        [INPUT_AUDIT, "rejected_share [refunds]", "refund_exceeds_order"],
     ),
     "half_the_customers_missing": (
         _keep_share("customers", 0.5),
-        ["drop [clean_rows:customers]", "breaker_max_drop_share"],
+        [INPUT_AUDIT, "drop [clean_rows:customers]", "breaker_max_drop_share"],
     ),
     "amounts_in_cents": (
         _set("orders", "amount", lambda row: f"{float(row['amount'] or 0) * 100:.2f}"),
-        ["segment_churn", "breaker_max_segment_churn"],
+        [AUDIT, "segment_churn", "breaker_max_segment_churn"],
     ),
     "orders_header_only": (
         _header_only("orders"),
-        ["min_valid_orders", "drop [clean_rows:orders]", "readiness_lost"],
+        [INPUT_AUDIT, "min_valid_orders", "drop [clean_rows:orders]"],
     ),
-    "customers_header_only": (_header_only("customers"), ["drop [clean_rows:customers]"]),
-    "events_header_only": (_header_only("events"), ["drop [clean_rows:events]"]),
-    "refunds_header_only": (_header_only("refunds"), ["drop [clean_rows:refunds]"]),
+    # input that passes its breakers (no row rejected or lost) but leaves no order in the last
+    # clv_max_days_since_last_order days: the CLV model, ready at the last run, is not now
+    "order_dates_forty_days_early": (
+        _set("orders", "ordered_at", lambda row: _shift_days(row["ordered_at"], -40, AS_OF_DATE)),
+        [AUDIT, "readiness_lost", "breaker_readiness_lost"],
+    ),
+    "customers_header_only": (
+        _header_only("customers"),
+        [INPUT_AUDIT, "drop [clean_rows:customers]"],
+    ),
+    "events_header_only": (_header_only("events"), [INPUT_AUDIT, "drop [clean_rows:events]"]),
+    "refunds_header_only": (_header_only("refunds"), [INPUT_AUDIT, "drop [clean_rows:refunds]"]),
     "list_memberships_header_only": (
         _header_only("list_memberships"),
-        ["drop [clean_rows:list_memberships]"],
+        [INPUT_AUDIT, "drop [clean_rows:list_memberships]"],
     ),
     "suppressions_header_only": (
         _header_only("suppressions"),
-        ["drop [clean_rows:suppressions]"],
+        [INPUT_AUDIT, "drop [clean_rows:suppressions]"],
     ),
     "orders_file_missing": (
         lambda raw: (raw / "orders.csv").unlink(),
@@ -264,6 +289,11 @@ def test_damaged_input_is_not_published(fault, good_raw, warehouse, tmp_path):
         assert text in output, f"{text!r} not in the report:\n{result.stdout[-4000:]}"
     assert published_state(warehouse) == before
     assert "@" not in result.stdout  # the report never shows an email
+    if INPUT_AUDIT in expected:  # nothing past staging was built from that input
+        with duckdb.connect(str(candidate_path(warehouse)), read_only=True) as con:
+            assert relation_exists(con, "marts", "input_circuit_breakers")
+            assert not relation_exists(con, "marts", "customer_segments")
+            assert not relation_exists(con, "intermediate", "int_orders_aggregated_to_customers")
 
 
 def test_an_accepted_breach_is_published_and_recorded(good_raw, warehouse, tmp_path):

@@ -187,7 +187,7 @@ def test_failing_audit_publishes_nothing_and_stops_dashboard_and_exports(publish
     failures = _failures(result)
     assert set(failures) == {"published_warehouse"}
     failure = failures["published_warehouse"].user_failure_data
-    assert "NOT PUBLISHED: the audit failed" in failure.description
+    assert "NOT PUBLISHED: the input audit failed" in failure.description
     assert "rejected_share" in failure.description
     assert "breaker_max_rejected_share" in failure.description
     checks = failure.metadata["failed_checks"].value

@@ -1,23 +1,12 @@
 -- One row per figure and subject of this build: the numbers the circuit breakers compare with the
--- last published run (raw, clean and rejected rows per raw table; valid orders, customers with a
--- valid order, total historic CLV; whether the CLV model is ready; members, entries and exits per
--- segment). Subject 'all' for figures of the whole shop. history.run_figures_history keeps them
--- per published as-of date.
+-- last published run (the input's, from the macro input_figures: raw, clean and rejected rows per
+-- raw table, valid orders; then customers with a valid order, total historic CLV; whether the
+-- CLV model is ready; members, entries and exits per segment). Subject 'all' for figures of the
+-- whole shop. history.run_figures_history keeps them per published as-of date.
 with
 
-reconciliation as (
-    select
-        source_table,
-        clean_rows,
-        rejected_rows,
-        accounted_rows
-    from {{ ref('raw_row_reconciliation') }}
-),
-
-orders as (
-    select count(*) as valid_orders
-    from {{ ref('int_orders_netted') }}
-    where is_valid_order
+input_figures as (
+    {{ input_figures() }}
 ),
 
 customer_history as (
@@ -70,28 +59,10 @@ segment_figures as (
 
 figures as (
     select
-        'raw_rows' as figure,
-        source_table as subject,
-        accounted_rows as value
-    from reconciliation
-    union all
-    select
-        'clean_rows' as figure,
-        source_table,
-        clean_rows
-    from reconciliation
-    union all
-    select
-        'rejected_rows' as figure,
-        source_table,
-        rejected_rows
-    from reconciliation
-    union all
-    select
-        'valid_orders' as figure,
-        'all' as subject,
-        valid_orders
-    from orders
+        figure,
+        subject,
+        value
+    from input_figures
     union all
     select
         'customers_with_valid_order' as figure,
