@@ -4,15 +4,16 @@ published run, and the past memberships equal what a run as of that date compute
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import duckdb
 import pytest
 
 from clv_segments.demo.generator import generate
-from clv_segments.runs import backfill_dates
+from clv_segments.runs import BUILD_ARGS, INPUT_BUILD_ARGS, REST_BUILD_ARGS, backfill_dates
 
-from dbt_harness import run_main_job
+from dbt_harness import run_dbt, run_main_job
 
 AS_OF_DATE = date(2026, 11, 20)
 
@@ -23,6 +24,38 @@ def test_backfill_dates_reach_the_window_oldest_first():
     ]
     assert backfill_dates(AS_OF_DATE, 14, 7) == [date(2026, 11, 6), date(2026, 11, 13)]
     assert backfill_dates(AS_OF_DATE, 15, 7)[0] == date(2026, 10, 30)
+
+
+def _selected(build_args: tuple[str, ...], workdir) -> list[str]:
+    """The unique_id of every node a `dbt build` with these arguments runs (`dbt ls`)."""
+    listed = run_dbt(
+        ["ls", *build_args[1:], "--output", "json", "--output-keys", "unique_id"], workdir
+    )
+    return [
+        json.loads(line)["unique_id"] for line in listed.output.splitlines() if line.startswith("{")
+    ]
+
+
+def test_the_two_build_steps_run_every_node_of_the_build_once(tmp_path):
+    """The input step (staging and marts.input_circuit_breakers, with the tests of those nodes
+    only) and the rest select together exactly what one `dbt build` of the run selects."""
+    everything = _selected(BUILD_ARGS, tmp_path)
+    first, rest = _selected(INPUT_BUILD_ARGS, tmp_path), _selected(REST_BUILD_ARGS, tmp_path)
+    assert len(everything) > 200 and len(everything) == len(set(everything))
+    assert not set(first) & set(rest)
+    assert sorted(first + rest) == sorted(everything)
+    assert "model.clv_segments.input_circuit_breakers" in first
+    assert "model.clv_segments.stg_shop__orders" in first
+    # what the input step leaves to the rest: every CLV fit, segment and the full breakers
+    assert {
+        "model.clv_segments.clv_model_fit",
+        "model.clv_segments.customer_segments",
+        "model.clv_segments.circuit_breakers",
+    } <= set(rest)
+    # a test reading a node of each step (a reference to staging from a mart) runs with the rest
+    assert any(
+        uid.startswith("test.clv_segments.expect_column_rules_customer_personas.") for uid in rest
+    )
 
 
 @pytest.fixture(scope="module")
