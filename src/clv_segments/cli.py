@@ -396,8 +396,10 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         help="the main job: build a candidate, audit it, publish it atomically, then activate",
         description=(
             "Write, audit, publish. Build the whole dbt project into a candidate warehouse that "
-            "readers never see, audit it (every dbt test of severity error, the Great "
-            "Expectations suite, the circuit breakers of marts.circuit_breakers) and, only if "
+            "readers never see (staging first: input that trips the breakers of "
+            "marts.input_circuit_breakers stops the run before anything else is built), audit it "
+            "(every dbt test of severity error, the Great Expectations suite, the circuit "
+            "breakers of marts.circuit_breakers) and, only if "
             "everything passes, publish it with one atomic rename over the warehouse file; then "
             "write the dashboard and the exports from what was published. A failed audit changes "
             "nothing that was published and prints each failed check with its figure, threshold, "
