@@ -336,7 +336,7 @@ def main_run(
     ]
     measured = measure(command, env, check=False)
     report_line = [line for line in measured.output.splitlines() if line.startswith("report: ")]
-    # the run's dbt build in its two steps (runs.keep_run_results): the input, then the rest
+    # the run's dbt build in its two steps (build_steps.keep_run_results): the input, the rest
     steps = sorted((database.parent / "runs").glob("*/run_results_*.json"), key=_step_order)
     results = [result for path in steps for result in json.loads(path.read_text())["results"]]
     nodes = {result["unique_id"]: result["execution_time"] for result in results}
@@ -477,10 +477,7 @@ def _summary(report: SizeReport) -> dict:
         "wall": wall,
         "peak_gb": max(run["tree_peak_gb"] for run in runs),
         "largest_gb": max(run["largest_process_gb"] for run in runs),
-        # the build's two steps (runs.INPUT_BUILD_ARGS, then REST_BUILD_ARGS) together
-        "build": _median(
-            [run["steps"].get("build input", 0.0) + run["steps"].get("build", 0.0) for run in runs]
-        ),
+        "build": _median([run["steps"].get("build", 0.0) for run in runs]),
         "audit": _median([run["steps"].get("audit", 0.0) for run in runs]),
         "publish": _median([run["steps"].get("publish", 0.0) for run in runs]),
         "limit_a": limit_a,

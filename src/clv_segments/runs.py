@@ -31,7 +31,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from typing import Any
 
 import duckdb
 
+from clv_segments.build_steps import EXIT_INPUT_BREACH, INPUT_AUDIT_MART
 from clv_segments.preflight import ConfigurationError, check_configuration
 from clv_segments.project_settings import load_dbt_vars
 from clv_segments.warehouse import relation_exists
@@ -72,25 +72,9 @@ BACKFILL_HISTORY_MODELS = ("segment_membership_history", "rfm_group_history")
 COLUMN_RULES_TEST = "expect_column_rules"
 """The generic test holding a model's column rules (macros/generic_tests/expect_column_rules.sql):
 a failure of it is reported rule by rule."""
-BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
-"""The run's ``dbt build``: models, seeds, snapshots and every data test. dbt unit tests check
-the SQL against fixed inputs, not the day's data, so they run where the code changes (``make
-test``, CI: ``dbt test --select test_type:unit``), not on every production run (dbt's own advice;
-DECISIONLOG "Unit tests run in CI, not in production runs")."""
-
-INPUT_AUDIT_MART = "input_circuit_breakers"
-"""The circuit breakers on the raw input, audited before anything past staging is built."""
-
-# The build in two steps, which together select every node of BUILD_ARGS once: the input's
-# breakers and everything upstream, with the data tests of those nodes only ("buildable"), then
-# the rest, with every test that reads a node of the rest (DECISIONLOG "The input is audited
-# before the rest is built")
-INPUT_BUILD_ARGS = (
-    *BUILD_ARGS, "--select", f"+{INPUT_AUDIT_MART}", "--indirect-selection", "buildable"
-)  # fmt: skip
-REST_BUILD_ARGS = (
-    *BUILD_ARGS, "--exclude", f"+{INPUT_AUDIT_MART}", "--indirect-selection", "buildable"
-)  # fmt: skip
+BUILD_STEPS_ARGS = ("build-steps",)
+"""The run's build: ``dbt build`` (build_steps.BUILD_ARGS) in two steps in one process,
+``python -m clv_segments.build_steps``; the input's circuit breakers are audited between them."""
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
@@ -279,6 +263,14 @@ class DbtInvocation:
     target_path: Path
     log_path: Path
 
+    @property
+    def command(self) -> list[str]:
+        """The process to start: `dbt <args>`, or the build in steps (BUILD_STEPS_ARGS)."""
+        if self.args[: len(BUILD_STEPS_ARGS)] == list(BUILD_STEPS_ARGS):
+            steps = [sys.executable, "-u", "-m", "clv_segments.build_steps"]
+            return [*steps, *self.args[len(BUILD_STEPS_ARGS) :]]
+        return [_dbt_executable(), *self.args]
+
     def prepare(self) -> None:
         """Ready what it writes to: the log's folder exists, and the run_results.json of an
         earlier invocation is gone (a failed start must never be read as that one's results)."""
@@ -336,7 +328,7 @@ def run_dbt(
     invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
     invocation.prepare()
     with subprocess.Popen(
-        [_dbt_executable(), *invocation.args],
+        invocation.command,
         cwd=invocation.project_dir,
         env={**os.environ, **invocation.env},
         stdout=subprocess.PIPE,
@@ -637,30 +629,19 @@ def run_pipeline(
 
         outcome.stage = "build"
         started = time.perf_counter()
-        code = run_dbt(INPUT_BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
-        outcome.seconds["build input"] = time.perf_counter() - started
-        keep_run_results(target_path, run_dir, "input")
-        outcome.rejected_rows = rejected_row_counts(candidate)
-        if code != 0:
-            outcome.failures = dbt_failures(target_path, code, log_path, candidate)
-            if mart_built(candidate, INPUT_AUDIT_MART):  # built before the failure: say more
-                outcome.failures += breaker_results(candidate, INPUT_AUDIT_MART)[0]
-            return _finish(outcome, run_dir, progress)
-        outcome.stage = "input audit"
-        failures = breaker_results(candidate, INPUT_AUDIT_MART)[0]
-        if failures:
-            outcome.failures = failures
-            return _finish(outcome, run_dir, progress)
-
-        outcome.stage = "build"
-        started = time.perf_counter()
-        code = run_dbt(REST_BUILD_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
+        code = run_dbt(BUILD_STEPS_ARGS, options, candidate, dbt_vars, log_path, progress, run_id)
         outcome.seconds["build"] = time.perf_counter() - started
-        keep_run_results(target_path, run_dir, "rest")
+        outcome.rejected_rows = rejected_row_counts(candidate)
+        if code == EXIT_INPUT_BREACH:  # the input's breakers stopped it after staging
+            outcome.stage = "input audit"
+            outcome.failures = breaker_results(candidate, INPUT_AUDIT_MART)[0]
+            return _finish(outcome, run_dir, progress)
         if code != 0:
             outcome.failures = dbt_failures(target_path, code, log_path, candidate)
-            if mart_built(candidate, "circuit_breakers"):  # built before the failure: say more
-                outcome.failures += breaker_results(candidate)[0]
+            for mart in ("circuit_breakers", INPUT_AUDIT_MART):  # built before the failure
+                if mart_built(candidate, mart):
+                    outcome.failures += breaker_results(candidate, mart)[0]
+                    break
             return _finish(outcome, run_dir, progress)
 
         outcome.stage = "audit"
@@ -680,16 +661,6 @@ def run_pipeline(
         outcome.seconds["publish"] = time.perf_counter() - started
         outcome.stage, outcome.published, outcome.exit_code = "published", True, EXIT_PUBLISHED
         return _finish(outcome, run_dir, progress)
-
-
-def keep_run_results(target_path: Path, run_dir: Path, step: str) -> None:
-    """dbt's run_results.json of one build step, kept in the run's folder as
-    ``run_results_<step>.json`` (the next invocation replaces the target's): every node's status
-    and timing of the run, step by step."""
-    results = target_path / "run_results.json"
-    if results.is_file():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(results, run_dir / f"run_results_{step}.json")
 
 
 def _finish(outcome: RunOutcome, run_dir: Path, progress: Progress) -> RunOutcome:

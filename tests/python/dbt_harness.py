@@ -160,9 +160,10 @@ def _dbt_in_process(
     such an invocation does not write manifest.json, so the harness writes it. A parse that
     fails is not kept: the invocation then parses itself and reports the error as dbt would.
     No ``parse_key``: the invocation parses itself (a `dbt parse`, a project copy's one run)."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
     from dbt.parser.manifest import write_manifest
+
+    from clv_segments.build_steps import close_dbt_duckdb
 
     lines: list[str] = []
 
@@ -176,27 +177,18 @@ def _dbt_in_process(
             reused = manifest is not None
             if not reused and PARSES.enabled and parse_key:
                 parsed = dbtRunner().invoke(["parse", *parse_args])
-                _close_duckdb(DuckDBConnectionManager)
+                close_dbt_duckdb()
                 if parsed.success:
                     manifest = PARSES.manifests[parse_key] = parsed.result
             outcome = dbtRunner(manifest=manifest, callbacks=[printed]).invoke(args)
             if reused and outcome.exception is None:
                 write_manifest(manifest, parse_args[parse_args.index("--target-path") + 1])
         finally:
-            _close_duckdb(DuckDBConnectionManager)
+            close_dbt_duckdb()
     if outcome.exception is not None:
         lines.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
     code = 0 if outcome.success else (1 if outcome.exception is None else 2)
     return code, "\n".join(lines)
-
-
-def _close_duckdb(manager) -> None:
-    """dbt-duckdb keeps the last database open for its next invocation: close it, so that the
-    test (and the next build) can open the file."""
-    with manager._LOCK:
-        if manager._ENV is not None:
-            manager._ENV.close()
-            manager._ENV = None
 
 
 @dataclass
@@ -356,11 +348,13 @@ def _main_job_in_process(
 
 
 def _run_dbt_in_process(args, options, candidate, dbt_vars, log_path, progress, run_id) -> int:
-    """``clv_segments.runs.run_dbt`` with dbtRunner in place of the `dbt` child: the same
+    """``clv_segments.runs.run_dbt`` with dbtRunner in place of the child process: the same
     invocation (runs.dbt_invocation, prepared by its own ``prepare``), output recorded by the
-    command's own runs.record_output.
+    command's own runs.record_output; the build in steps (runs.BUILD_STEPS_ARGS) through
+    build_steps.build_in_steps, as its process runs it.
     The parse is reused per project, vars, target and candidate name."""
-    from clv_segments.runs import dbt_invocation, record_output
+    from clv_segments.build_steps import build_in_steps
+    from clv_segments.runs import BUILD_STEPS_ARGS, dbt_invocation, record_output
 
     invocation = dbt_invocation(args, options, candidate, dbt_vars, log_path, run_id)
     invocation.prepare()
@@ -372,13 +366,19 @@ def _run_dbt_in_process(args, options, candidate, dbt_vars, log_path, progress, 
         ["clv-segments", str(invocation.project_dir), str(invocation.target_path), vars_,
          candidate.name]
     )  # fmt: skip
-    # dbt's console lines come back as ``output`` (the process's would come through its pipe)
-    with redirect_stdout(StringIO()):
-        code, output = _dbt_in_process(
-            invocation.args, invocation.env, flags, parse_key, invocation.project_dir
-        )
-    record_output(output.splitlines(), log_path, progress)
-    return code
+
+    def invoke(dbt_args) -> int:
+        # dbt's console lines come back as ``output`` (the process's would come through its pipe)
+        with redirect_stdout(StringIO()):
+            code, output = _dbt_in_process(
+                [*dbt_args, *flags], invocation.env, flags, parse_key, invocation.project_dir
+            )
+        record_output(output.splitlines(), log_path, progress)
+        return code
+
+    if tuple(args) == BUILD_STEPS_ARGS:
+        return build_in_steps(invoke, candidate, invocation.target_path, log_path.parent)
+    return invoke(args)
 
 
 def project_copy(folder: Path) -> Path:

@@ -462,6 +462,22 @@ def test_a_build_killed_mid_model_changes_nothing_and_the_next_run_publishes(goo
     assert not candidate.exists()
 
 
+def test_damaged_input_stops_the_run_process_after_staging(good_raw, warehouse, tmp_path):
+    """As the cases above (which run the command in this process), through the `clv-segments
+    run` process and its build process, `python -m clv_segments.build_steps`: the first step's
+    breach ends the build with its own exit code, which the run reports as the input audit."""
+    raw = damaged_raw(good_raw, tmp_path, _header_only("orders"))
+    before = published_state(warehouse)
+    process = _start_run(warehouse, raw)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 1, output[-3000:]
+    assert INPUT_AUDIT in output and "min_valid_orders" in output, output[-3000:]
+    assert published_state(warehouse) == before
+    (run_dir,) = (warehouse.parent / "runs").iterdir()
+    assert (run_dir / "run_results_input.json").is_file()
+    assert not (run_dir / "run_results_rest.json").exists()  # the rest was never built
+
+
 def test_a_second_concurrent_run_is_refused(good_raw, warehouse):
     first = _start_run(warehouse, good_raw)
     try:

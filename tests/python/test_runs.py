@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
+from clv_segments.build_steps import BUILD_ARGS, INPUT_BUILD_ARGS, REST_BUILD_ARGS
 from clv_segments.demo.generator import generate
-from clv_segments.runs import BUILD_ARGS, INPUT_BUILD_ARGS, REST_BUILD_ARGS, backfill_dates
+from clv_segments.runs import backfill_dates
 
 from dbt_harness import run_dbt, run_main_job
 
