@@ -412,18 +412,18 @@ def test_code_faults_are_not_published(fault, good_raw, warehouse, tmp_path):
     assert published_state(warehouse) == before
 
 
-def _start_run(warehouse: Path, raw: Path) -> subprocess.Popen:
+def _start_run(warehouse: Path, raw: Path, project: Path = PROJECT_DIR) -> subprocess.Popen:
     import json
 
     return subprocess.Popen(
         [
             str(CLV_SEGMENTS), "run", "--database", str(warehouse), "--no-activation",
             "--vars", json.dumps({"raw_data_path": str(raw), "as_of_date": AS_OF_DATE}),
-            "--project-dir", str(PROJECT_DIR), "--target-path", str(warehouse.parent / "target"),
+            "--project-dir", str(project), "--target-path", str(warehouse.parent / "target"),
             "--artifacts", str(warehouse.parent / "artifacts"),
         ],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)},
+        cwd=project,
+        env={**os.environ, "DBT_PROFILES_DIR": str(project)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -476,6 +476,26 @@ def test_damaged_input_stops_the_run_process_after_staging(good_raw, warehouse, 
     (run_dir,) = (warehouse.parent / "runs").iterdir()
     assert (run_dir / "run_results_input.json").is_file()
     assert not (run_dir / "run_results_rest.json").exists()  # the rest was never built
+
+
+def test_a_project_that_does_not_parse_stops_the_run_process(good_raw, warehouse, tmp_path):
+    """The build process (`python -m clv_segments.build_steps`) parses before either step: a
+    model that refers to no model stops it there, and the run says so, naming the model."""
+    project = project_copy(tmp_path)
+    _edit(
+        project / "models" / "marts" / "segments" / "customer_tiers.sql",
+        "{{ as_of_date() }} as as_of_date",
+        "{{ as_of_date() }} as as_of_date -- {{ ref('no_such_model') }}",
+    )
+    before = published_state(warehouse)
+    process = _start_run(warehouse, good_raw, project)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 1, output[-3000:]
+    assert "NOT PUBLISHED: the build failed" in output, output[-3000:]
+    assert "customer_tiers" in output and "no_such_model" in output, output[-3000:]
+    assert published_state(warehouse) == before
+    (run_dir,) = (warehouse.parent / "runs").iterdir()
+    assert not list(run_dir.glob("run_results_*.json"))  # neither step started
 
 
 def test_a_second_concurrent_run_is_refused(good_raw, warehouse):
