@@ -306,10 +306,6 @@ def nodes_running_at(results: list[dict], moment: datetime | None) -> list[str]:
     return running
 
 
-def _step_order(path: Path) -> int:
-    return 0 if path.name == "run_results_input.json" else 1
-
-
 def main_run(
     raw: Path, work: Path, as_of: str, env: dict[str, str], extra_vars: dict
 ) -> tuple[Measured, dict]:
@@ -336,8 +332,9 @@ def main_run(
     ]
     measured = measure(command, env, check=False)
     report_line = [line for line in measured.output.splitlines() if line.startswith("report: ")]
-    # the run's dbt build in its two steps (build_steps.keep_run_results): the input, the rest
-    steps = sorted((database.parent / "runs").glob("*/run_results_*.json"), key=_step_order)
+    # the run's dbt build in its two steps (build_steps.keep_run_results): run_results_input
+    # then run_results_rest, in the order of their names
+    steps = sorted((database.parent / "runs").glob("*/run_results_*.json"))
     results = [result for path in steps for result in json.loads(path.read_text())["results"]]
     nodes = {result["unique_id"]: result["execution_time"] for result in results}
     peak_nodes = nodes_running_at(results, measured.peak_at)
