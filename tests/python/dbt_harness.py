@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from io import StringIO
 from pathlib import Path
 from typing import TypeVar
@@ -444,3 +444,21 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> di
             folder.mkdir(parents=True, exist_ok=True)
             record.write_text(json.dumps(build(folder)), encoding="utf-8")
     return json.loads(record.read_text(encoding="utf-8"))
+
+
+def built_once_result(tmp_path_factory, name: str, build: Callable[[Path], DbtResult]) -> DbtResult:
+    """``build(folder)``, a dbt run, once for the whole test session (``built_once``): the
+    result every worker gets, read-only."""
+
+    def record(folder: Path) -> dict:
+        result = build(folder)
+        return {
+            **asdict(result),
+            "database": str(result.database),
+            "target_dir": str(result.target_dir),
+        }
+
+    built = built_once(tmp_path_factory, name, record)
+    return DbtResult(
+        built["returncode"], built["output"], Path(built["database"]), Path(built["target_dir"])
+    )

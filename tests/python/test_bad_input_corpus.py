@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import run_dbt
+from dbt_harness import built_once_result, run_dbt
 
 AS_OF_DATE = "2024-06-30"
 HEADERS = {
@@ -329,6 +329,19 @@ def _build(
     ), rows  # fmt: skip
 
 
+def _case_build(tmp_path_factory, kind: str):
+    """The build of one case of CASES or FILE_CASES, once for the test session: the case's
+    parametrized test and the tests that look closer at it read the same warehouse."""
+    added, rewrite, held = (
+        (CASES[kind][0], None, None) if kind in CASES else ({}, *FILE_CASES[kind][:2])
+    )
+    result = built_once_result(
+        tmp_path_factory, f"corpus_{kind}", lambda folder: _build(folder, added, rewrite, held)[0]
+    )
+    rows = {table: BASE[table] + added.get(table, []) for table in HEADERS}
+    return result, {**rows, **(held or {})}  # the rows the case's files hold, as _build has them
+
+
 def _assert_rejected_exactly(result, rows, expected, kind):
     rejected = Counter(
         result.query(
@@ -356,16 +369,16 @@ def _assert_rejected_exactly(result, rows, expected, kind):
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
-def test_damage_is_rejected_with_its_reason_and_nothing_else_is_lost(kind, tmp_path):
-    added, expected = CASES[kind]
-    result, rows = _build(tmp_path, added)
+def test_damage_is_rejected_with_its_reason_and_nothing_else_is_lost(kind, tmp_path_factory):
+    _, expected = CASES[kind]
+    result, rows = _case_build(tmp_path_factory, kind)
     _assert_rejected_exactly(result, rows, expected, kind)
 
 
 @pytest.mark.parametrize("kind", sorted(FILE_CASES))
-def test_damaged_files_are_read_and_nothing_is_lost(kind, tmp_path):
-    rewrite, held, expected = FILE_CASES[kind]
-    result, rows = _build(tmp_path, {}, rewrite, held)
+def test_damaged_files_are_read_and_nothing_is_lost(kind, tmp_path_factory):
+    _, _, expected = FILE_CASES[kind]
+    result, rows = _case_build(tmp_path_factory, kind)
     _assert_rejected_exactly(result, rows, expected, kind)
     for table, table_rows in rows.items():
         assert result.query(f"select count(*) from staging.stg_shop__{table}")[0][0] == (
@@ -373,8 +386,8 @@ def test_damaged_files_are_read_and_nothing_is_lost(kind, tmp_path):
         ), f"{kind}: {table} is not read row for row"
 
 
-def test_mixed_time_zones_land_on_their_utc_day(tmp_path):
-    result, _ = _build(tmp_path, CASES["mixed_time_zones"][0])
+def test_mixed_time_zones_land_on_their_utc_day(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "mixed_time_zones")
     days = dict(
         result.query(
             "select order_id, cast(ordered_date as varchar) from staging.stg_shop__orders "
@@ -393,8 +406,8 @@ def test_a_clean_build_reports_no_rejected_rows(tmp_path):
     )
 
 
-def test_utc_offsets_after_a_space_give_the_exact_utc_instant(tmp_path):
-    result, _ = _build(tmp_path, CASES["utc_offsets_after_a_space"][0])
+def test_utc_offsets_after_a_space_give_the_exact_utc_instant(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "utc_offsets_after_a_space")
     instants = dict(
         result.query(
             "select order_id, strftime(ordered_at, '%Y-%m-%d %H:%M:%S') "
@@ -414,8 +427,8 @@ def test_utc_offsets_after_a_space_give_the_exact_utc_instant(tmp_path):
     ) == [("2024-06-05 06:00:00.250",)]
 
 
-def test_booleans_spelled_oddly_keep_their_meaning(tmp_path):
-    result, _ = _build(tmp_path, CASES["booleans_spelled_oddly"][0])
+def test_booleans_spelled_oddly_keep_their_meaning(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "booleans_spelled_oddly")
     assert dict(
         result.query(
             "select customer_id, accepts_marketing from staging.stg_shop__customers "
@@ -430,8 +443,8 @@ def test_booleans_spelled_oddly_keep_their_meaning(tmp_path):
     ) == {"o8": True, "o9": False}
 
 
-def test_quoted_fields_keep_their_commas_quotes_and_newlines(tmp_path):
-    result, _ = _build(tmp_path, CASES["quoted_fields_with_commas_quotes_and_newlines"][0])
+def test_quoted_fields_keep_their_commas_quotes_and_newlines(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "quoted_fields_with_commas_quotes_and_newlines")
     assert dict(
         result.query(
             "select customer_id, region || ' | ' || city from staging.stg_shop__customers "
@@ -440,9 +453,8 @@ def test_quoted_fields_keep_their_commas_quotes_and_newlines(tmp_path):
     ) == {"c8": "Île-de-France | Paris, 75001", "c9": 'line one\nline two | say "hi"'}
 
 
-def test_columns_in_another_order_land_in_their_own_columns(tmp_path):
-    rewrite, held, _ = FILE_CASES["columns_in_another_order"]
-    result, _ = _build(tmp_path, {}, rewrite, held)
+def test_columns_in_another_order_land_in_their_own_columns(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "columns_in_another_order")
     assert result.query(
         "select order_id, customer_id, cast(amount as varchar), currency_code, channel "
         "from staging.stg_shop__orders where order_id = 'o4'"
@@ -474,8 +486,8 @@ def test_unknown_reporting_currency_stops_instead_of_rejecting_every_order(tmp_p
     assert "var reporting_currency = JPY has no rates in seeds/fx_rates.csv" in result.output
 
 
-def test_ids_differing_by_case_or_whitespace_are_one_customer(tmp_path):
-    result, _ = _build(tmp_path, CASES["ids_differing_by_case_or_whitespace"][0])
+def test_ids_differing_by_case_or_whitespace_are_one_customer(tmp_path_factory):
+    result, _ = _case_build(tmp_path_factory, "ids_differing_by_case_or_whitespace")
     assert result.query(
         "select n_copies from staging.base_shop__customers where customer_id = 'c1'"
     ) == [(2,)]

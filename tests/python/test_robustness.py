@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dbt_harness import DbtResult, built_once, run_dbt
+from dbt_harness import DbtResult, built_once, built_once_result, run_dbt
 
 AS_OF_DATE = "2026-11-20"
 SMALL_SHOP = 3_000
@@ -46,14 +46,13 @@ def small_build(small_raw, tmp_path_factory) -> DbtResult:
     """The small shop built from nothing as of AS_OF_DATE (a full refresh), once for both
     workers; read-only: a test that builds again works on a copy."""
 
-    def build(folder: Path) -> dict:
-        result = run_dbt(
+    return built_once_result(
+        tmp_path_factory,
+        "robustness_build",
+        lambda folder: run_dbt(
             ["build"], folder, {"raw_data_path": str(small_raw), "as_of_date": AS_OF_DATE}
-        )
-        return {"database": str(result.database), "target_dir": str(result.target_dir)}
-
-    built = built_once(tmp_path_factory, "robustness_build", build)
-    return DbtResult(0, "", Path(built["database"]), Path(built["target_dir"]))
+        ),
+    )
 
 
 def _fingerprint(result: DbtResult, table: str, order_by: str) -> list[tuple]:
