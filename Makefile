@@ -87,7 +87,7 @@ test: install    ## the whole test suite: lint (ruff, sqlfluff, dbt-bouncer), th
 	$(MAKE) --no-print-directory lint-sql lint-dbt
 	bash tests/setup/install_chromium.sh
 	bash tests/setup/install_java.sh
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25    # two workers (tests/python/conftest.py says which tests stay together); the 25 slowest listed
+	$(BIN)/python -m pytest -n 2 --durations=25    # two workers (tests/python/conftest.py ModuleScheduling says which tests stay together); the 25 slowest listed
 
 test-fast: install ## the inner loop: every test that builds nothing (CLV maths, generator, rendering, docs), under 2 minutes
 	$(BIN)/python -m pytest -n 2 -m "not slow"

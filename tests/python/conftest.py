@@ -4,10 +4,10 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -16,6 +16,7 @@ from dbt_harness import (  # noqa: E402
     HARNESS_RUNS,
     DbtResult,
     built_once,
+    built_once_result,
     run_dbt,
 )
 
@@ -84,17 +85,8 @@ def bad_input_build(tmp_path_factory) -> DbtResult:
 
 
 def _built_once_for_every_worker(tmp_path_factory, name: str, dbt_vars: dict) -> DbtResult:
-    def build(folder: Path) -> dict:
-        result = run_dbt(["build"], folder, dbt_vars)
-        return {
-            **asdict(result),
-            "database": str(result.database),
-            "target_dir": str(result.target_dir),
-        }
-
-    built = built_once(tmp_path_factory, name, build)
-    return DbtResult(
-        built["returncode"], built["output"], Path(built["database"]), Path(built["target_dir"])
+    return built_once_result(
+        tmp_path_factory, name, lambda folder: run_dbt(["build"], folder, dbt_vars)
     )
 
 
@@ -118,16 +110,48 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"demo_raw", "demo_build", "bad_input_build"}
 
-# `make test` runs `pytest -n 2 --dist loadgroup`: a module's tests stay on one worker (they share
-# its module-scoped builds), except in these modules, whose tests each build their own warehouse
-# (the faults' shared one is built once for both workers): their tests go to whichever worker is
-# free, so no worker waits on one long module.
+# `make test` runs `pytest -n 2`, scheduled by ModuleScheduling below: a module's tests stay on one
+# worker (they share its module-scoped builds), except in these modules, whose tests each build
+# their own warehouse (the faults' shared one is built once for both workers): their tests go to
+# whichever worker is free, so no worker waits on one long module.
 SPREAD_MODULES = {
     "test_bad_input_corpus",
     "test_config_validation",
     "test_faults",
     "test_robustness",
 }
+# Handed out first, longest first: a long module started last would finish alone while the other
+# worker idles (test_spark, one test of 5 to 6 minutes, is the suite's longest unit).
+LONG_MODULES = ("test_spark",)
+
+
+class ModuleScheduling(LoadScopeScheduling):
+    """pytest-xdist's scope scheduling with a test module as the scope (each test of a
+    SPREAD_MODULES module its own), LONG_MODULES handed out first. (xdist's `loadgroup` marks do
+    nothing under pytest 9.2, which no longer reads the node id they rewrite: module fixtures were
+    built on both workers.)"""
+
+    def __init__(self, config, log=None) -> None:
+        super().__init__(config, log)
+        self._ordered = False
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if Path(path).stem in SPREAD_MODULES else path
+
+    def _assign_work_unit(self, node) -> None:
+        if not self._ordered:  # the queue is in collection order the first time
+            rank = {module: i for i, module in enumerate(LONG_MODULES)}
+            for scope in sorted(
+                self.workqueue, key=lambda s: rank.get(Path(s.split("::")[0]).stem, len(rank))
+            ):
+                self.workqueue.move_to_end(scope)
+            self._ordered = True
+        super()._assign_work_unit(node)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return ModuleScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -135,8 +159,6 @@ def pytest_collection_modifyitems(items) -> None:
         module = item.module.__name__ if item.module else ""
         if module in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
-        if module not in SPREAD_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
 
 
 # --- where the suite's time goes --------------------------------------------------------------
