@@ -498,19 +498,33 @@ def test_a_project_that_does_not_parse_stops_the_run_process(good_raw, warehouse
     assert not list(run_dir.glob("run_results_*.json"))  # neither step started
 
 
-def test_a_second_concurrent_run_is_refused(good_raw, warehouse):
-    first = _start_run(warehouse, good_raw)
-    try:
-        _wait_for_line(first, "Running with dbt")
-        second = run_main_job(
-            "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
-        )
-        assert second.returncode == 3
-        assert "another clv-segments run holds" in second.stderr
-        assert "one run at a time" in second.stderr
-    finally:
-        remaining, _ = first.communicate(timeout=900)
-    assert first.returncode == 0, remaining[-3000:]
+def test_a_second_concurrent_run_is_refused_and_a_reader_sees_one_version(good_raw, warehouse):
+    """While a run builds and publishes, a second run is refused, and a reader that opened the
+    published file before keeps reading the old version, whole: publishing is one rename. One
+    that opens it after reads the new one."""
+    with duckdb.connect(str(warehouse), read_only=True) as reader:
+        old = reader.execute("select run_id from history.run_log").fetchall()
+        first = _start_run(warehouse, good_raw)
+        try:
+            seen = _wait_for_line(first, "Running with dbt")
+            second = run_main_job(
+                "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
+            )
+            assert second.returncode == 3
+            assert "another clv-segments run holds" in second.stderr
+            assert "one run at a time" in second.stderr
+        finally:
+            remaining, _ = first.communicate(timeout=900)
+        assert first.returncode == 0, remaining[-3000:]
+        assert reader.execute("select run_id from history.run_log").fetchall() == old
+        assert reader.execute("select count(*) from marts.customer_segments").fetchone()[0] > 0
+    # the new version is the first run's: history.run_log records the id the run printed
+    (run_id,) = re.findall(r"^run (\S+), as of ", "".join(seen) + remaining, flags=re.MULTILINE)
+    with duckdb.connect(str(warehouse), read_only=True) as fresh:
+        assert fresh.execute("select run_id from history.run_log").fetchall() != old
+        assert fresh.execute(
+            "select run_id from history.run_log where as_of_date = ?", [AS_OF_DATE]
+        ).fetchone() == (run_id,)
 
 
 def test_a_same_day_rerun_after_a_bad_run_keeps_history_intact(
@@ -537,23 +551,3 @@ def test_a_same_day_rerun_after_a_bad_run_keeps_history_intact(
     assert {key: after[key] for key in tables} == {key: first[key] for key in tables}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from history.run_log").fetchone() == (2,)
-
-
-def test_a_reader_holding_the_published_file_sees_one_version_throughout(good_raw, warehouse):
-    """Publishing is one rename: a reader that opened the file before keeps reading the old
-    version, whole; one that opens it after reads the new one."""
-    with duckdb.connect(str(warehouse), read_only=True) as reader:
-        old = reader.execute("select run_id from history.run_log").fetchall()
-        result = run_main_job(
-            "run", warehouse, {"raw_data_path": str(good_raw), "as_of_date": AS_OF_DATE}
-        )
-        assert result.returncode == 0, result.stdout[-3000:]
-        assert reader.execute("select run_id from history.run_log").fetchall() == old
-        assert reader.execute("select count(*) from marts.customer_segments").fetchone()[0] > 0
-    # the new version is this run's: history.run_log records the id the run printed
-    (run_id,) = re.findall(r"^run (\S+), as of ", result.stdout, flags=re.MULTILINE)
-    with duckdb.connect(str(warehouse), read_only=True) as fresh:
-        assert fresh.execute("select run_id from history.run_log").fetchall() != old
-        assert fresh.execute(
-            "select run_id from history.run_log where as_of_date = ?", [AS_OF_DATE]
-        ).fetchone() == (run_id,)

@@ -12,7 +12,7 @@ COLLECTION = [
     "tests/python/test_bad_input.py::test_rejections_are_exactly_the_expected_ones",
     "tests/python/test_bad_input.py::test_each_reason_code_is_produced[missing_key]",
     "tests/python/test_faults.py::test_damaged_input_is_not_published[orders_file_missing]",
-    "tests/python/test_faults.py::test_a_second_concurrent_run_is_refused",
+    "tests/python/test_faults.py::test_a_second_concurrent_run_is_refused_and_a_reader_sees_one_version",
     "tests/python/test_spark.py::test_shop_marts_equal_duckdb_and_incremental_equals_full_refresh",
     "tests/python/test_spark.py::test_bad_input_marts_equal_duckdb",
 ]
