@@ -120,9 +120,12 @@ SPREAD_MODULES = {
     "test_faults",
     "test_robustness",
 }
-# Handed out first, longest first: a long module started last would finish alone while the other
-# worker idles (test_spark, one test of 5 to 6 minutes, is the suite's longest unit).
-LONG_MODULES = ("test_spark",)
+# Handed out first, in this order. test_spark, one test of 5 to 6 minutes, is the suite's longest
+# unit: started last, it would finish alone while the other worker idles. test_faults next: the
+# other worker builds its shared warehouse while test_spark runs (handed out last, after the
+# single-test units xdist puts at the end, both workers reached it at once, and one waited about
+# 48 s for the other's build).
+LONG_MODULES = ("test_spark", "test_faults")
 
 
 class ModuleScheduling(LoadScopeScheduling):
@@ -135,16 +138,17 @@ class ModuleScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self._ordered = False
 
+    @staticmethod
+    def _module(nodeid: str) -> str:
+        return Path(nodeid.split("::", 1)[0]).stem
+
     def _split_scope(self, nodeid: str) -> str:
-        path = nodeid.split("::", 1)[0]
-        return nodeid if Path(path).stem in SPREAD_MODULES else path
+        return nodeid if self._module(nodeid) in SPREAD_MODULES else nodeid.split("::", 1)[0]
 
     def _assign_work_unit(self, node) -> None:
-        if not self._ordered:  # the queue is in collection order the first time
+        if not self._ordered:  # the queue is in xdist's order the first time
             rank = {module: i for i, module in enumerate(LONG_MODULES)}
-            for scope in sorted(
-                self.workqueue, key=lambda s: rank.get(Path(s.split("::")[0]).stem, len(rank))
-            ):
+            for scope in sorted(self.workqueue, key=lambda s: rank.get(self._module(s), len(rank))):
                 self.workqueue.move_to_end(scope)
             self._ordered = True
         super()._assign_work_unit(node)

@@ -144,6 +144,8 @@ PARSES = ParseReuse()
 # stopped from outside its thread): a hung build hangs its worker until pytest is stopped
 _IN_PROCESS = threading.Lock()
 IN_PROCESS = os.environ.get("CLV_TEST_DBT_SUBPROCESS", "") not in ("1", "true", "yes")
+# an in-process invocation prints nothing: its lines reach the test through dbtRunner's callback
+NO_CONSOLE_LOG = ["--log-level", "none"]
 
 
 @contextmanager
@@ -174,7 +176,11 @@ def _dbt_in_process(
     later invocation with that key, as dbt's programmatic API allows (``dbtRunner(manifest=)``);
     such an invocation does not write manifest.json, so the harness writes it. A parse that
     fails is not kept: the invocation then parses itself and reports the error as dbt would.
-    No ``parse_key``: the invocation parses itself (a `dbt parse`, a project copy's one run)."""
+    No ``parse_key``: the invocation parses itself (a `dbt parse`, a project copy's one run).
+    dbt's console logger is off (``--log-level none``): the lines come from the callback, which
+    sees every event whatever the log level, and a `dbt` process's console is what that
+    callback replaces. Formatting and printing them again cost a test-sized build about a tenth
+    of its CPU (DECISIONLOG "Tests run dbt in their own process"). The debug file log stays."""
     from dbt.cli.main import dbtRunner
 
     from clv_segments.build_steps import close_dbt_duckdb
@@ -185,12 +191,13 @@ def _dbt_in_process(
         if event.info.level != "debug":
             lines.append(event.info.msg)
 
+    args = [*args, *NO_CONSOLE_LOG]
     with _IN_PROCESS, _process_state(env, cwd):
         try:
             manifest = PARSES.manifests.get(parse_key) if parse_key else None
             reused = manifest is not None
             if not reused and PARSES.enabled and parse_key:
-                parsed = dbtRunner().invoke(["parse", *parse_args])
+                parsed = dbtRunner().invoke(["parse", *parse_args, *NO_CONSOLE_LOG])
                 close_dbt_duckdb()
                 if parsed.success:
                     manifest = PARSES.manifests[parse_key] = parsed.result

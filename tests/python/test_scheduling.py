@@ -1,6 +1,6 @@
 """The suite's own scheduling (conftest.ModuleScheduling): a module's tests go to one xdist
 worker together, so its module-scoped builds are made once; a SPREAD_MODULES test goes alone;
-test_spark, the longest, is handed out first."""
+test_spark, the longest, is handed out first, then test_faults."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class _Worker:
         self.sent.append(indexes)
 
 
-def test_a_module_goes_to_one_worker_and_spark_first():
+def test_a_module_goes_to_one_worker_and_spark_then_faults_first():
     scheduling = ModuleScheduling(_Config())
     scopes = [scheduling._split_scope(nodeid) for nodeid in COLLECTION]
     assert scopes[:2] == ["tests/python/test_bad_input.py"] * 2
@@ -46,4 +46,4 @@ def test_a_module_goes_to_one_worker_and_spark_first():
     )
     for _ in range(4):
         scheduling._assign_work_unit(worker)
-    assert worker.sent == [[4, 5], [0, 1], [2], [3]]
+    assert worker.sent == [[4, 5], [2], [3], [0, 1]]

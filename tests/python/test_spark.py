@@ -73,6 +73,10 @@ def spark_env(tmp_path_factory):
                 str(target / "logs"),
                 "--vars",
                 json.dumps(dbt_vars),
+                # nothing on the console: the assertions read exit codes and run_results.json,
+                # and a failure points at the debug log in the target's logs folder
+                "--log-level",
+                "none",
             ]
         )
         assert code == expected_code, (
