@@ -139,11 +139,14 @@ class ModuleScheduling(LoadScopeScheduling):
         self._ordered = False
 
     @staticmethod
-    def _module(nodeid: str) -> str:
-        return Path(nodeid.split("::", 1)[0]).stem
+    def _path(nodeid: str) -> str:
+        return nodeid.split("::", 1)[0]
+
+    def _module(self, nodeid: str) -> str:
+        return Path(self._path(nodeid)).stem
 
     def _split_scope(self, nodeid: str) -> str:
-        return nodeid if self._module(nodeid) in SPREAD_MODULES else nodeid.split("::", 1)[0]
+        return nodeid if self._module(nodeid) in SPREAD_MODULES else self._path(nodeid)
 
     def _assign_work_unit(self, node) -> None:
         if not self._ordered:  # the queue is in xdist's order the first time

@@ -26,7 +26,7 @@ import pytest
 
 from conftest import BAD_INPUT, BAD_INPUT_AS_OF_DATE
 
-from dbt_harness import PROJECT_DIR, run_dbt
+from dbt_harness import NO_CONSOLE_LOG, PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -75,8 +75,7 @@ def spark_env(tmp_path_factory):
                 json.dumps(dbt_vars),
                 # nothing on the console: the assertions read exit codes and run_results.json,
                 # and a failure points at the debug log in the target's logs folder
-                "--log-level",
-                "none",
+                *NO_CONSOLE_LOG,
             ]
         )
         assert code == expected_code, (
