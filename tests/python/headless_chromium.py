@@ -51,17 +51,28 @@ class ProtocolError(RuntimeError):
 
 
 class HeadlessChromium:
-    """One headless Chromium process with a fresh profile, spoken to over the DevTools pipe."""
+    """One headless Chromium process with a fresh profile, spoken to over the DevTools pipe.
+
+    ``timeout`` bounds each command once the browser is up. Its first answer gets
+    ``launch_timeout``: Chromium answers in under a second on an idle machine and in up to 8 s
+    beside three busy processes on two cores, but once in CI (2026-12-01, Spark and dbt on the
+    other worker) it gave no answer in 30 s. A launch that gets no answer is killed and tried
+    again, ``launch_attempts`` times in all; then the error carries the end of Chromium's stderr.
+    """
 
     def __init__(
         self,
         executable: Path = CHROMIUM,
         window_size: tuple[int, int] = (1400, 1000),
         timeout: float = 30.0,
+        launch_timeout: float = 60.0,
+        launch_attempts: int = 2,
     ) -> None:
         self.executable = executable
         self.window_size = window_size
         self.timeout = timeout
+        self.launch_timeout = launch_timeout
+        self.launch_attempts = launch_attempts
         self.events: list[dict] = []
         self._responses: dict[int, dict] = {}
         self._arrived = threading.Condition()
@@ -80,6 +91,36 @@ class HeadlessChromium:
         self.close()
 
     def start(self) -> None:
+        """Launch Chromium and wait for its first answer; a hung launch is killed and retried."""
+        for attempt in range(1, self.launch_attempts + 1):
+            self._launch()
+            try:
+                self.send(
+                    "Target.setDiscoverTargets", {"discover": True}, timeout=self.launch_timeout
+                )
+                return
+            except (TimeoutError, ProtocolError) as error:
+                stderr = self.stderr_tail()
+                self.close(ask_first=False)
+                if attempt == self.launch_attempts:
+                    raise type(error)(
+                        f"{self.executable} gave no answer after {attempt} launches"
+                        f" ({error}); the end of its stderr:\n{stderr}"
+                    ) from error
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        """The last ``lines`` lines Chromium wrote to stderr so far."""
+        seen = []
+        while not self._stderr.empty():
+            seen.append(self._stderr.get_nowait())
+        for line in seen:
+            self._stderr.put(line)
+        return "".join(seen[-lines:])
+
+    def _launch(self) -> None:
+        self.events = []
+        self._responses = {}
+        self._stderr = queue.Queue()
         self._profile = tempfile.mkdtemp(prefix="clv-chromium-")
         to_chrome_read, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_write = os.pipe()
@@ -107,44 +148,58 @@ class HeadlessChromium:
         )
         os.close(to_chrome_read)
         os.close(from_chrome_write)
-        threading.Thread(target=self._read_messages, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.send("Target.setDiscoverTargets", {"discover": True})
+        # each reader owns what it reads, so a killed launch's readers cannot touch the next one's
+        threading.Thread(
+            target=self._read_messages,
+            args=(self._from_chrome, self._responses, self.events),
+            daemon=True,
+        ).start()
+        threading.Thread(
+            target=self._read_stderr, args=(self._process.stderr, self._stderr), daemon=True
+        ).start()
 
-    def close(self) -> None:
+    def close(self, ask_first: bool = True) -> None:
+        """End the browser: ask it to close (unless ``ask_first`` is off), then kill it."""
         if self._process is not None:
-            try:
-                self.send("Browser.close", timeout=5)
-            except (ProtocolError, OSError, TimeoutError):
-                pass
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            if ask_first:
+                try:
+                    self.send("Browser.close", timeout=5)
+                except (ProtocolError, OSError, TimeoutError):
+                    pass
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self._process.poll() is None:
                 self._process.kill()
                 self._process.wait(timeout=10)
             self._process = None
-            for fd in (self._to_chrome, self._from_chrome):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            try:
+                os.close(self._to_chrome)
+            except OSError:
+                pass
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
 
-    def _read_stderr(self) -> None:
-        assert self._process is not None and self._process.stderr is not None
-        for line in self._process.stderr:
-            self._stderr.put(line.decode("utf-8", "replace"))
+    @staticmethod
+    def _read_stderr(stream: Any, into: queue.Queue[str]) -> None:
+        for line in stream:
+            into.put(line.decode("utf-8", "replace"))
 
-    def _read_messages(self) -> None:
+    def _read_messages(self, fd: int, responses: dict[int, dict], events: list[dict]) -> None:
+        """Collect answers and events until Chromium closes its end; then close ours."""
         buffer = b""
         while True:
             try:
-                chunk = os.read(self._from_chrome, 1 << 16)
+                chunk = os.read(fd, 1 << 16)
             except OSError:
                 chunk = b""
             if not chunk:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
                 with self._arrived:
                     self._arrived.notify_all()
                 return
@@ -154,9 +209,9 @@ class HeadlessChromium:
                 message = json.loads(raw)
                 with self._arrived:
                     if "id" in message:
-                        self._responses[message["id"]] = message
+                        responses[message["id"]] = message
                     else:
-                        self.events.append(message)
+                        events.append(message)
                     self._arrived.notify_all()
 
     # --- protocol -------------------------------------------------------------------------
