@@ -55,7 +55,7 @@ class HeadlessChromium:
 
     ``timeout`` bounds each command once the browser is up. Its first answer gets
     ``launch_timeout``: Chromium answers in under a second on an idle machine and in up to 8 s
-    beside three busy processes on two cores, but once in CI (2026-12-01, Spark and dbt on the
+    beside three busy processes on two cores, but once in CI (2026-12-02, Spark and dbt on the
     other worker) it gave no answer in 30 s. A launch that gets no answer is killed and tried
     again, ``launch_attempts`` times in all; then the error carries the end of Chromium's stderr.
     """

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from headless_chromium import CHROMIUM, HeadlessChromium
 
 
