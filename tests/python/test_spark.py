@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 pyspark = pytest.importorskip("pyspark")
 
 SHOP_CUSTOMERS = 2_000
+SPARK_TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m"
 AS_OF_DATE = "2026-11-20"
 DAY_MODELS = {
     "int_orders_aggregated_to_customer_days": ["customer_id", "ordered_date"],
@@ -53,6 +54,9 @@ def spark_env(tmp_path_factory):
             "CLV_SPARK_DIR": str(folder / "spark"),
             "CLV_SPARK_DRIVER_MEMORY": "2g",
             "CLV_DBT_THREADS": "4",  # Spark's jobs are small here: dbt's per-node latency dominates
+            # C1 only, with room for its code: most of the JVM's CPU in these builds went to the
+            # C2 compiler (DECISIONLOG "Spark: the tests' JVM compiles with C1 only")
+            "CLV_SPARK_JAVA_OPTIONS": SPARK_TEST_JAVA_OPTIONS,
             "DBT_PROFILES_DIR": str(PROJECT_DIR),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
@@ -243,6 +247,12 @@ def test_shop_marts_equal_duckdb_and_incremental_equals_full_refresh(spark_env, 
     }
     assert set(statuses) == data_tests and len(data_tests) > 150
     assert set(statuses.values()) <= {"pass", "warn"}, statuses
+    # the profile passed CLV_SPARK_JAVA_OPTIONS to the JVM the build ran in
+    from pyspark.sql import SparkSession
+
+    runtime = SparkSession.builder.getOrCreate().sparkContext._jvm.java.lang.management
+    arguments = list(runtime.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert set(SPARK_TEST_JAVA_OPTIONS.split()) <= set(arguments), arguments
     duckdb_build = run_dbt(["build"], tmp_path / "duckdb", dbt_vars)
     _compare_every_public_mart(duckdb_build, full)
 
