@@ -54,8 +54,8 @@ def spark_env(tmp_path_factory):
             "CLV_SPARK_DIR": str(folder / "spark"),
             "CLV_SPARK_DRIVER_MEMORY": "2g",
             "CLV_DBT_THREADS": "4",  # Spark's jobs are small here: dbt's per-node latency dominates
-            # C1 only, with room for its code: most of the JVM's CPU in these builds went to the
-            # C2 compiler (DECISIONLOG "Spark: the tests' JVM compiles with C1 only")
+            # C1 only, with room for its code: in these builds the JVM spent more CPU compiling
+            # than running queries (DECISIONLOG "Spark: the tests' JVM compiles with C1 only")
             "CLV_SPARK_JAVA_OPTIONS": SPARK_TEST_JAVA_OPTIONS,
             "DBT_PROFILES_DIR": str(PROJECT_DIR),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
