@@ -24,10 +24,13 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
+# the lines of Chromium's stderr kept for an error message (the last ones)
+STDERR_LINES_KEPT = 200
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -80,6 +83,7 @@ class HeadlessChromium:
         self._process: subprocess.Popen | None = None
         self._profile: str | None = None
         self._stderr: queue.Queue[str] = queue.Queue()
+        self._stderr_read: deque[str] = deque(maxlen=STDERR_LINES_KEPT)
 
     # --- process --------------------------------------------------------------------------
 
@@ -109,18 +113,19 @@ class HeadlessChromium:
                     ) from error
 
     def stderr_tail(self, lines: int = 20) -> str:
-        """The last ``lines`` lines Chromium wrote to stderr so far."""
-        seen = []
-        while not self._stderr.empty():
-            seen.append(self._stderr.get_nowait())
-        for line in seen:
-            self._stderr.put(line)
-        return "".join(seen[-lines:])
+        """The last ``lines`` lines Chromium wrote to stderr so far (at most STDERR_LINES_KEPT)."""
+        while True:
+            try:
+                self._stderr_read.append(self._stderr.get_nowait())
+            except queue.Empty:
+                break
+        return "".join(list(self._stderr_read)[-lines:])
 
     def _launch(self) -> None:
         self.events = []
         self._responses = {}
         self._stderr = queue.Queue()
+        self._stderr_read = deque(maxlen=STDERR_LINES_KEPT)
         self._profile = tempfile.mkdtemp(prefix="clv-chromium-")
         to_chrome_read, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_write = os.pipe()
