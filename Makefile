@@ -121,8 +121,9 @@ bench: install   ## the main run against the raw-query limit at 100k (3 runs) an
 # dbt model at a time so that two big models do not share one limit, and the customer-day events
 # aggregate in 8 hash buckets of the customer (var engagement_day_hash_partitions, DECISIONLOG).
 # So set the run published with its process tree at 7.43 GB on 2026-12-01 and 8.23 GB on
-# 2026-12-02, over the 8 GB bound (docs/benchmarks.md; 6GB gave 8.23 too). The limit query (b), one `select distinct` over
-# 540 M events, runs out of memory there: it runs in 8 hash buckets of the customer too
+# 2026-12-02, over the 8 GB bound (docs/benchmarks.md; 6GB gave 8.23 too). The limit query (b),
+# one `select distinct` over 540 M events, runs out of memory there: it runs in 8 hash buckets of
+# the customer too
 BENCH_10M_VARS ?= {engagement_day_hash_partitions: 8}
 bench-10m: install ## the same at 10M customers (67 M orders, 540 M events; ~50 GB under /tmp/clv_bench, removed after), DuckDB limit 5.5GB, 1 dbt thread
 	CLV_DUCKDB_MEMORY_LIMIT=$${CLV_DUCKDB_MEMORY_LIMIT:-5.5GB} CLV_DBT_THREADS=$${CLV_DBT_THREADS:-1} \
